@@ -13,7 +13,11 @@ mod scan;
 mod watch;
 
 #[derive(Parser)]
-#[command(name = "spawnguard", version, about = "Detect language interpreters spawning shells (MITRE T1059.006)")]
+#[command(
+    name = "spawnguard",
+    version,
+    about = "Detect language interpreters spawning shells (MITRE T1059.006)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -186,14 +186,21 @@ mod tests {
         let mixed = json!({"process": {"parent.name": "python3"}});
         let mixed2 = json!({"process.parent": {"name": "python3"}});
         for d in [&nested, &dotted, &mixed, &mixed2] {
-            assert_eq!(vals(d, "process.parent.name"), vec![json!("python3")], "{d}");
+            assert_eq!(
+                vals(d, "process.parent.name"),
+                vec![json!("python3")],
+                "{d}"
+            );
         }
     }
 
     #[test]
     fn arrays_are_flattened_at_leaf_and_on_the_way() {
         let d = json!({"process": {"args": ["python3", "-c", ["x"]]}});
-        assert_eq!(vals(&d, "process.args"), vec![json!("python3"), json!("-c"), json!("x")]);
+        assert_eq!(
+            vals(&d, "process.args"),
+            vec![json!("python3"), json!("-c"), json!("x")]
+        );
         let d = json!({"dll": [{"name": "a"}, {"name": "b"}, {"other": 1}]});
         assert_eq!(vals(&d, "dll.name"), vec![json!("a"), json!("b")]);
     }

@@ -23,7 +23,11 @@ pub struct BadRecord {
 
 impl fmt::Display for BadRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
     }
 }
 
@@ -32,7 +36,10 @@ pub fn open(path: &str) -> io::Result<Box<dyn BufRead + Send>> {
     let raw: Box<dyn Read + Send> = if path == "-" {
         Box::new(io::stdin())
     } else {
-        Box::new(File::open(Path::new(path)).map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?)
+        Box::new(
+            File::open(Path::new(path))
+                .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?,
+        )
     };
     let mut buf = BufReader::with_capacity(1 << 20, raw);
     let magic = buf.fill_buf()?;
@@ -42,7 +49,10 @@ pub fn open(path: &str) -> io::Result<Box<dyn BufRead + Send>> {
             flate2::bufread::MultiGzDecoder::new(buf),
         )))
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Ok(Box::new(BufReader::with_capacity(1 << 20, zstd::stream::read::Decoder::with_buffer(buf)?)))
+        Ok(Box::new(BufReader::with_capacity(
+            1 << 20,
+            zstd::stream::read::Decoder::with_buffer(buf)?,
+        )))
     } else {
         Ok(Box::new(buf))
     }
@@ -68,11 +78,21 @@ pub struct RecordReader {
 
 impl RecordReader {
     pub fn open(path: &str) -> io::Result<Self> {
-        Ok(Self::new(if path == "-" { "<stdin>" } else { path }, open(path)?))
+        Ok(Self::new(
+            if path == "-" { "<stdin>" } else { path },
+            open(path)?,
+        ))
     }
 
     pub fn new(name: &str, input: Box<dyn BufRead + Send>) -> Self {
-        RecordReader { name: name.to_string(), input, buf: Vec::with_capacity(4096), line: 0, whole: None, started: false }
+        RecordReader {
+            name: name.to_string(),
+            input,
+            buf: Vec::with_capacity(4096),
+            line: 0,
+            whole: None,
+            started: false,
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -91,7 +111,10 @@ impl RecordReader {
         if let Some(docs) = &mut self.whole {
             let (line, bytes) = docs.next()?;
             self.buf = bytes;
-            return Some(Ok(Record { line, bytes: &self.buf }));
+            return Some(Ok(Record {
+                line,
+                bytes: &self.buf,
+            }));
         }
         loop {
             self.buf.clear();
@@ -104,7 +127,10 @@ impl RecordReader {
                         continue;
                     }
                     let (s, e) = span(&self.buf);
-                    return Some(Ok(Record { line: self.line, bytes: &self.buf[s..e] }));
+                    return Some(Ok(Record {
+                        line: self.line,
+                        bytes: &self.buf[s..e],
+                    }));
                 }
                 Err(e) => {
                     return Some(Err(BadRecord {
@@ -125,7 +151,10 @@ impl RecordReader {
             Ok(h) => h,
             Err(_) => return Ok(()),
         };
-        let first = head.iter().position(|b| !b.is_ascii_whitespace()).map(|i| head[i]);
+        let first = head
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .map(|i| head[i]);
         let first_line_end = memchr::memchr(b'\n', head);
         let is_array = first == Some(b'[');
         // A multi-line object: the first line alone is not a complete document.
@@ -148,11 +177,21 @@ impl RecordReader {
                 self.input = Box::new(io::Cursor::new(all));
                 return Ok(());
             }
-            Err(e) => return Err(self.bad(e.line() as u64, e.column(), format!("invalid JSON array: {e}"))),
+            Err(e) => {
+                return Err(self.bad(
+                    e.line() as u64,
+                    e.column(),
+                    format!("invalid JSON array: {e}"),
+                ))
+            }
         };
         let docs = match value {
             Value::Array(items) => items,
-            Value::Object(mut obj) => match obj.get_mut("hits").and_then(|h| h.get_mut("hits")).map(Value::take) {
+            Value::Object(mut obj) => match obj
+                .get_mut("hits")
+                .and_then(|h| h.get_mut("hits"))
+                .map(Value::take)
+            {
                 Some(Value::Array(hits)) => hits,
                 _ => vec![Value::Object(obj)],
             },
@@ -168,7 +207,12 @@ impl RecordReader {
     }
 
     fn bad(&self, line: u64, column: usize, message: String) -> BadRecord {
-        BadRecord { file: self.name.clone(), line, column, message }
+        BadRecord {
+            file: self.name.clone(),
+            line,
+            column,
+            message,
+        }
     }
 
     /// Parses a record into an event, unwrapping Elasticsearch hits (`_source`).
@@ -222,8 +266,15 @@ fn kind(v: &Value) -> &'static str {
 }
 
 fn span(b: &[u8]) -> (usize, usize) {
-    let s = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let e = b.iter().rposition(|c| !c.is_ascii_whitespace()).map(|i| i + 1).unwrap_or(s);
+    let s = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let e = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map(|i| i + 1)
+        .unwrap_or(s);
     (s, e.max(s))
 }
 
@@ -237,7 +288,10 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn records(name: &str, data: Vec<u8>) -> (Vec<(u64, Result<Event, BadRecord>)>, Vec<BadRecord>) {
+    fn records(
+        name: &str,
+        data: Vec<u8>,
+    ) -> (Vec<(u64, Result<Event, BadRecord>)>, Vec<BadRecord>) {
         let mut r = RecordReader::new(name, Box::new(io::Cursor::new(data)));
         let mut out = Vec::new();
         let mut errs = Vec::new();
@@ -263,7 +317,12 @@ mod tests {
         let bad = recs[1].1.as_ref().unwrap_err();
         assert_eq!((bad.line, bad.file.as_str()), (3, "t.ndjson"));
         assert!(bad.column > 0);
-        assert!(recs[2].1.as_ref().unwrap_err().message.contains("expected a JSON object"));
+        assert!(recs[2]
+            .1
+            .as_ref()
+            .unwrap_err()
+            .message
+            .contains("expected a JSON object"));
         assert_eq!(recs[3].0, 5);
     }
 
@@ -277,12 +336,18 @@ mod tests {
 }"#;
         let (recs, _) = records("r.json", resp.to_vec());
         assert_eq!(recs.len(), 1);
-        assert_eq!(recs[0].1.as_ref().unwrap().get_str("process.name"), Some("sh"));
+        assert_eq!(
+            recs[0].1.as_ref().unwrap().get_str("process.name"),
+            Some("sh")
+        );
     }
 
     #[test]
     fn export_hits_per_line_are_unwrapped() {
-        let (recs, _) = records("e.ndjson", b"{\"_index\":\"i\",\"_id\":\"1\",\"_source\":{\"a\":\"b\"}}\n".to_vec());
+        let (recs, _) = records(
+            "e.ndjson",
+            b"{\"_index\":\"i\",\"_id\":\"1\",\"_source\":{\"a\":\"b\"}}\n".to_vec(),
+        );
         assert_eq!(recs[0].1.as_ref().unwrap().get_str("a"), Some("b"));
     }
 

@@ -1,0 +1,326 @@
+//! Skipping lines that cannot match, before parsing them.
+//!
+//! From a compiled condition we derive a [`Req`]: a formula over literals that the raw JSON
+//! bytes of any matching event must contain. `and` needs all its parts, `or` any of them,
+//! and anything we cannot reason about (a `not`, a numeric comparison, a regex) needs
+//! nothing. Many queries share one [`Prefilter`]: one Aho-Corasick pass over the line finds
+//! which literals occur, then each query's formula is checked against that set.
+//!
+//! The literals are searched ignoring ASCII case (a superset of a case-sensitive search),
+//! and only in their parts that JSON writes verbatim: anything a JSON encoder may escape
+//! (non-ASCII, `"`, `\`, `/`, control characters) splits a literal into fragments, of
+//! which the longest is required. A line containing a `\u` escape could spell any character
+//! another way, so such lines are never skipped.
+
+use crate::ir::{CmpOp, Literal, Pred};
+use crate::matcher::PatternKind;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use memchr::memmem;
+
+/// A requirement on a line's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Req {
+    /// Nothing is required: the line must be parsed.
+    Always,
+    /// The line can never match.
+    Never,
+    /// This literal (lowercase ASCII) must occur.
+    Lit(String),
+    All(Vec<Req>),
+    Any(Vec<Req>),
+}
+
+/// Shortest literal fragment worth requiring.
+const MIN_FRAGMENT: usize = 2;
+
+impl Req {
+    pub fn all(parts: Vec<Req>) -> Req {
+        let mut out = Vec::new();
+        for p in parts {
+            match p {
+                Req::Always => {}
+                Req::Never => return Req::Never,
+                Req::All(inner) => out.extend(inner),
+                other => out.push(other),
+            }
+        }
+        match out.len() {
+            0 => Req::Always,
+            1 => out.pop().unwrap_or(Req::Always),
+            _ => Req::All(out),
+        }
+    }
+
+    pub fn any(parts: Vec<Req>) -> Req {
+        let mut out = Vec::new();
+        for p in parts {
+            match p {
+                Req::Always => return Req::Always,
+                Req::Never => {}
+                Req::Any(inner) => out.extend(inner),
+                other => out.push(other),
+            }
+        }
+        match out.len() {
+            0 => Req::Never,
+            1 => out.pop().unwrap_or(Req::Never),
+            _ => Req::Any(out),
+        }
+    }
+
+    /// The requirement of a compiled condition.
+    pub fn of(pred: &Pred) -> Req {
+        match pred {
+            Pred::Const(Some(true)) => Req::Always,
+            Pred::Const(_) => Req::Never,
+            Pred::And(ps) => Req::all(ps.iter().map(Req::of).collect()),
+            Pred::Or(ps) => Req::any(ps.iter().map(Req::of).collect()),
+            Pred::NullAsFalse(p) => Req::of(p),
+            Pred::Not(_) | Pred::Exists(_) | Pred::Compare { .. } | Pred::Truthy(_) => Req::Always,
+            Pred::Str { matcher, .. } => Req::any(
+                matcher
+                    .patterns()
+                    .iter()
+                    .map(|(kind, p)| match kind {
+                        PatternKind::Exact => literal_req(p),
+                        PatternKind::Wildcard => wildcard_req(p),
+                        PatternKind::Regex => Req::Always,
+                    })
+                    .collect(),
+            ),
+            Pred::Cmp {
+                op: CmpOp::Eq,
+                value: Literal::Str(s),
+                ..
+            } => literal_req(s),
+            Pred::Cmp { .. } => Req::Always,
+        }
+    }
+
+    fn collect_lits<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Req::Lit(s) => out.push(s),
+            Req::All(ps) | Req::Any(ps) => ps.iter().for_each(|p| p.collect_lits(out)),
+            Req::Always | Req::Never => {}
+        }
+    }
+}
+
+/// The requirement of an exact string: its longest verbatim fragment.
+pub fn literal_req(s: &str) -> Req {
+    best_fragment(s.split(unsafe_char))
+}
+
+/// The requirement of a wildcard pattern: the longest verbatim fragment of its literal runs.
+pub fn wildcard_req(p: &str) -> Req {
+    let mut runs: Vec<String> = vec![String::new()];
+    let mut chars = p.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' | '?' => runs.push(String::new()),
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    push_char(&mut runs, n);
+                }
+            }
+            c => push_char(&mut runs, c),
+        }
+    }
+    best_fragment(runs.iter().flat_map(|r| r.split(unsafe_char)))
+}
+
+fn push_char(runs: &mut Vec<String>, c: char) {
+    if let Some(last) = runs.last_mut() {
+        last.push(c);
+    }
+}
+
+fn unsafe_char(c: char) -> bool {
+    !c.is_ascii() || c.is_ascii_control() || matches!(c, '"' | '\\' | '/')
+}
+
+fn best_fragment<'a>(frags: impl Iterator<Item = &'a str>) -> Req {
+    match frags.max_by_key(|f| f.len()) {
+        Some(f) if f.len() >= MIN_FRAGMENT => Req::Lit(f.to_ascii_lowercase()),
+        _ => Req::Always,
+    }
+}
+
+/// Compiled requirement: literals replaced by their index in the shared automaton.
+#[derive(Debug, Clone)]
+enum Compiled {
+    Always,
+    Never,
+    Lit(usize),
+    All(Vec<Compiled>),
+    Any(Vec<Compiled>),
+}
+
+impl Compiled {
+    fn holds(&self, seen: &[bool]) -> bool {
+        match self {
+            Compiled::Always => true,
+            Compiled::Never => false,
+            Compiled::Lit(i) => seen[*i],
+            Compiled::All(ps) => ps.iter().all(|p| p.holds(seen)),
+            Compiled::Any(ps) => ps.iter().any(|p| p.holds(seen)),
+        }
+    }
+}
+
+/// Decides, for many queries at once, which of them a raw line could match.
+#[derive(Debug, Clone)]
+pub struct Prefilter {
+    ac: Option<AhoCorasick>,
+    n_lits: usize,
+    reqs: Vec<Compiled>,
+    unicode_escape: memmem::Finder<'static>,
+}
+
+/// Reusable per-thread scratch space for [`Prefilter::candidates`].
+#[derive(Debug, Default, Clone)]
+pub struct Scratch {
+    seen: Vec<bool>,
+}
+
+impl Prefilter {
+    /// Builds a prefilter for one requirement per query, in query order.
+    pub fn new(reqs: &[Req]) -> Prefilter {
+        let mut lits: Vec<&str> = Vec::new();
+        for r in reqs {
+            r.collect_lits(&mut lits);
+        }
+        lits.sort_unstable();
+        lits.dedup();
+        let index = |s: &str| lits.binary_search(&s).unwrap_or(0);
+        fn compile(r: &Req, index: &dyn Fn(&str) -> usize) -> Compiled {
+            match r {
+                Req::Always => Compiled::Always,
+                Req::Never => Compiled::Never,
+                Req::Lit(s) => Compiled::Lit(index(s)),
+                Req::All(ps) => Compiled::All(ps.iter().map(|p| compile(p, index)).collect()),
+                Req::Any(ps) => Compiled::Any(ps.iter().map(|p| compile(p, index)).collect()),
+            }
+        }
+        let compiled = reqs.iter().map(|r| compile(r, &index)).collect();
+        let ac = if lits.is_empty() {
+            None
+        } else {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&lits)
+                .ok()
+        };
+        Prefilter {
+            n_lits: lits.len(),
+            ac,
+            reqs: compiled,
+            unicode_escape: memmem::Finder::new(b"\\u").into_owned(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.reqs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.reqs.is_empty()
+    }
+
+    /// Whether no query ever needs a line skipped (every requirement is `Always`).
+    pub fn is_trivial(&self) -> bool {
+        self.reqs.iter().all(|r| matches!(r, Compiled::Always))
+    }
+
+    /// Calls `f(i)` for every query `i` that the line could match; returns how many.
+    pub fn candidates(
+        &self,
+        line: &[u8],
+        scratch: &mut Scratch,
+        mut f: impl FnMut(usize),
+    ) -> usize {
+        let escaped = self.unicode_escape.find(line).is_some();
+        if escaped || self.ac.is_none() {
+            let mut n = 0;
+            for (i, r) in self.reqs.iter().enumerate() {
+                if escaped || r.holds(&[]) {
+                    f(i);
+                    n += 1;
+                }
+            }
+            return n;
+        }
+        scratch.seen.clear();
+        scratch.seen.resize(self.n_lits, false);
+        if let Some(ac) = &self.ac {
+            for m in ac.find_overlapping_iter(line) {
+                scratch.seen[m.pattern().as_usize()] = true;
+            }
+        }
+        let mut n = 0;
+        for (i, r) in self.reqs.iter().enumerate() {
+            if r.holds(&scratch.seen) {
+                f(i);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Whether the line could match query `0` (single-query convenience).
+    pub fn may_match(&self, line: &[u8], scratch: &mut Scratch) -> bool {
+        let mut hit = false;
+        self.candidates(line, scratch, |i| hit |= i == 0);
+        hit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fragments_avoid_escapable_characters() {
+        assert_eq!(literal_req("/bin/bash"), Req::Lit("bash".into()));
+        assert_eq!(wildcard_req("*pty.spawn*"), Req::Lit("pty.spawn".into()));
+        assert_eq!(wildcard_req("python*"), Req::Lit("python".into()));
+        assert_eq!(wildcard_req("*"), Req::Always);
+        assert_eq!(literal_req("é"), Req::Always);
+        assert_eq!(wildcard_req("a\\*bc"), Req::Lit("a*bc".into()));
+    }
+
+    #[test]
+    fn formula_over_lines() {
+        let r0 = Req::all(vec![
+            Req::Lit("python".into()),
+            Req::any(vec![Req::Lit("bash".into()), Req::Lit("zsh".into())]),
+        ]);
+        let r1 = Req::Always;
+        let r2 = Req::Never;
+        let pf = Prefilter::new(&[r0, r1, r2]);
+        let mut s = Scratch::default();
+        let mut got = Vec::new();
+        pf.candidates(br#"{"p":"PYTHON3","c":"zsh"}"#, &mut s, |i| got.push(i));
+        assert_eq!(got, vec![0, 1]);
+        got.clear();
+        pf.candidates(br#"{"p":"python3","c":"fish"}"#, &mut s, |i| got.push(i));
+        assert_eq!(got, vec![1]);
+        got.clear();
+        // A \u escape could spell anything: every query is a candidate.
+        pf.candidates(br#"{"p":"\u0070ython","c":"fish"}"#, &mut s, |i| {
+            got.push(i)
+        });
+        assert_eq!(got, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn overlapping_literals_are_all_found() {
+        let pf = Prefilter::new(&[Req::all(vec![
+            Req::Lit("python".into()),
+            Req::Lit("thon3".into()),
+        ])]);
+        let mut s = Scratch::default();
+        assert!(pf.may_match(b"python3", &mut s));
+    }
+}

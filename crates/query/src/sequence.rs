@@ -1,0 +1,1 @@
+//! Sequence and sample evaluation (being built).
