@@ -166,8 +166,15 @@ fn module_blocked(module: &str) -> Option<&'static str> {
 /// `module.name` is checked in full and from each component, so `torch.serialization` +
 /// `os.system` or `builtins` + `getattr.__self__` are caught.
 pub fn classify(module: &str, name: &str) -> (Verdict, String) {
-    if module.is_empty() || name.is_empty() {
-        return (Verdict::Suspicious, "empty module or name".into());
+    if module.is_empty() {
+        return (Verdict::Suspicious, "empty module name".into());
+    }
+    if name.is_empty() {
+        // a module object (from importlib.import_module / __import__)
+        if module == "pkgutil" || module == "builtins" || module_blocked(module).is_some() {
+            return (Verdict::Dangerous, format!("module `{module}` runs code or reaches the system"));
+        }
+        return (Verdict::Suspicious, "module object".into());
     }
     if name.contains('.') {
         // Dotted attribute path: dunder hops reach arbitrary objects.
