@@ -26,23 +26,25 @@ pub enum Func {
 }
 
 impl Func {
-    /// Looks a function up by its EQL name (case-sensitive, as Elasticsearch).
+    /// Looks a function up by its EQL name. Like Elasticsearch (whose function registry
+    /// normalizes names), case does not matter: `cidrmatch` is `cidrMatch`.
     pub fn from_name(name: &str) -> Option<Func> {
-        Some(match name {
+        let lower = name.to_ascii_lowercase();
+        Some(match lower.as_str() {
             "add" => Func::Add,
             "between" => Func::Between,
-            "cidrMatch" => Func::CidrMatch,
+            "cidrmatch" => Func::CidrMatch,
             "concat" => Func::Concat,
             "divide" => Func::Divide,
-            "endsWith" => Func::EndsWith,
-            "indexOf" => Func::IndexOf,
+            "endswith" => Func::EndsWith,
+            "indexof" => Func::IndexOf,
             "length" => Func::Length,
             "modulo" => Func::Modulo,
             "multiply" => Func::Multiply,
             "number" => Func::Number,
-            "startsWith" => Func::StartsWith,
+            "startswith" => Func::StartsWith,
             "string" => Func::String,
-            "stringContains" => Func::StringContains,
+            "stringcontains" => Func::StringContains,
             "substring" => Func::Substring,
             "subtract" => Func::Subtract,
             _ => return None,
@@ -128,20 +130,20 @@ pub fn call<'a>(func: Func, args: &[Val<'a>], ci: bool) -> Val<'a> {
                 return Val::Null;
             };
             let greedy = matches!(arg(3), Val::Bool(true));
-            between(&src, &left, &right, greedy, ci)
-                .map(|s| Val::Str(Cow::Owned(s)))
-                .unwrap_or(Val::Null)
+            Val::Str(Cow::Owned(between(&src, &left, &right, greedy, ci)))
         }
         Func::CidrMatch => {
             let Some(ip) = text(arg(0)).and_then(|s| s.parse::<IpAddr>().ok()) else {
                 return Val::Null;
             };
-            Val::Bool(
-                args[1..]
-                    .iter()
-                    .filter_map(text)
-                    .any(|c| cidr_contains(&c, ip)),
-            )
+            let mut hit = false;
+            for c in args.iter().skip(1) {
+                match text(c) {
+                    Some(c) => hit |= cidr_contains(&c, ip),
+                    None => return Val::Null,
+                }
+            }
+            Val::Bool(hit)
         }
         Func::Concat => {
             let mut out = String::new();
@@ -165,17 +167,19 @@ pub fn call<'a>(func: Func, args: &[Val<'a>], ci: bool) -> Val<'a> {
             Val::Bool(match func {
                 Func::EndsWith => s.ends_with(&p),
                 Func::StartsWith => s.starts_with(&p),
-                _ => s.contains(&p),
+                // Elasticsearch: an empty substring is not contained, even in "".
+                _ => !p.is_empty() && s.contains(&p),
             })
         }
         Func::IndexOf => {
             let (Some(s), Some(p)) = (text(arg(0)), text(arg(1))) else {
                 return Val::Null;
             };
-            let start = match arg(2) {
-                Val::Null => 0usize,
-                Val::Int(i) => (*i).max(0) as usize,
-                _ => return Val::Null,
+            // Omitted, the start is 0; given as null, the result is null; negative is 0.
+            let start = match args.get(2) {
+                None => 0usize,
+                Some(Val::Int(i)) => usize::try_from((*i).max(0)).unwrap_or(usize::MAX),
+                Some(_) => return Val::Null,
             };
             let (s, p) = if ci {
                 (fold(&s).into_owned(), fold(&p).into_owned())
@@ -264,60 +268,109 @@ fn arith<'a>(func: Func, a: &Val<'_>, b: &Val<'_>) -> Val<'a> {
     }
 }
 
-fn between(src: &str, left: &str, right: &str, greedy: bool, ci: bool) -> Option<String> {
-    let hay = if ci {
-        fold(src).into_owned()
+/// Elasticsearch's `between`: the text after the first `left` and before the next `right`
+/// (or, greedy, the last `right`); `""` when either is not found or the source is empty.
+fn between(src: &str, left: &str, right: &str, greedy: bool, ci: bool) -> String {
+    if src.is_empty() {
+        return String::new();
+    }
+    // Positions are found in the (possibly case-folded) text, then mapped back to `src`.
+    let (hay, map) = if ci {
+        fold_with_map(src)
     } else {
-        src.to_string()
+        (src.to_string(), None)
     };
     let (l, r) = if ci {
         (fold(left).into_owned(), fold(right).into_owned())
     } else {
         (left.to_string(), right.to_string())
     };
-    // Work on the folded text for positions; if folding changed lengths, fall back to it.
-    let base = if hay.len() == src.len() {
-        src
-    } else {
-        hay.as_str()
+    let Some(at) = hay.find(&l) else {
+        return String::new();
     };
-    let start = hay.find(&l)? + l.len();
+    let start = at + l.len();
     let rest = &hay[start..];
-    let end = if greedy {
-        rest.rfind(&r)?
+    let end = match if greedy {
+        rest.rfind(&r)
     } else {
-        rest.find(&r)?
+        rest.find(&r)
+    } {
+        Some(e) => start + e,
+        None => return String::new(),
     };
-    Some(base[start..start + end].to_string())
+    let orig = |i: usize| match &map {
+        Some(m) => m
+            .iter()
+            .find(|(f, _)| *f >= i)
+            .map(|(_, o)| *o)
+            .unwrap_or(src.len()),
+        None => i,
+    };
+    src.get(orig(start)..orig(end)).unwrap_or("").to_string()
 }
 
+/// Lowercases `s` and, when that changed byte lengths, records for each character boundary
+/// of the result the matching boundary of `s`.
+fn fold_with_map(s: &str) -> (String, Option<Vec<(usize, usize)>>) {
+    let folded = fold(s).into_owned();
+    if folded.len() == s.len() && s.is_ascii() {
+        return (folded, None);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut map = Vec::with_capacity(s.len() + 1);
+    for (i, c) in s.char_indices() {
+        map.push((out.len(), i));
+        crate::value::fold_char(c, &mut out);
+    }
+    map.push((out.len(), s.len()));
+    (out, Some(map))
+}
+
+/// Elasticsearch's `number`: a decimal integer or float, or an integer in `base` (2 to 36);
+/// a `0x` prefix means base 16 when no base (or null) is given. Signs and surrounding
+/// whitespace are allowed; anything else gives null.
 fn number<'a>(v: &Val<'_>, base: &Val<'_>) -> Val<'a> {
-    match v {
-        Val::Int(i) => Val::Int(*i),
-        Val::Float(f) => Val::Float(*f),
-        Val::Str(s) => {
-            let s = s.trim();
-            let radix = match base {
-                Val::Int(b) if (2..=36).contains(b) => *b as u32,
-                Val::Null => 10,
-                _ => return Val::Null,
-            };
-            if radix == 10 {
-                if let Ok(i) = s.parse::<i64>() {
-                    return Val::Int(i);
-                }
-                return s.parse::<f64>().map(Val::Float).unwrap_or(Val::Null);
-            }
-            let digits = if radix == 16 {
-                s.trim_start_matches("0x").trim_start_matches("0X")
-            } else {
-                s
-            };
-            i64::from_str_radix(digits, radix)
-                .map(Val::Int)
-                .unwrap_or(Val::Null)
+    let s = match v {
+        Val::Int(i) => return Val::Int(*i),
+        Val::Float(f) => return Val::Float(*f),
+        Val::Str(s) => s.trim(),
+        _ => return Val::Null,
+    };
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let hex_prefix = body.len() > 2 && (body.starts_with("0x") || body.starts_with("0X"));
+    let radix = match base {
+        Val::Int(b) if (2..=36).contains(b) => *b as u32,
+        Val::Null if hex_prefix => 16,
+        Val::Null => 10,
+        _ => return Val::Null,
+    };
+    let digits = if radix == 16 && hex_prefix {
+        &body[2..]
+    } else {
+        body
+    };
+    if digits.is_empty() || digits.starts_with(['+', '-']) {
+        return Val::Null;
+    }
+    if radix == 10 && !hex_prefix {
+        if let Ok(i) = digits.parse::<i64>() {
+            return Val::Int(if neg { -i } else { i });
         }
-        _ => Val::Null,
+        let finite = digits
+            .bytes()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'));
+        return match digits.parse::<f64>() {
+            Ok(f) if finite => Val::Float(if neg { -f } else { f }),
+            _ => Val::Null,
+        };
+    }
+    match i64::from_str_radix(digits, radix) {
+        Ok(i) => Val::Int(if neg { -i } else { i }),
+        Err(_) => Val::Null,
     }
 }
 

@@ -108,7 +108,18 @@ impl Req {
 
 /// The requirement of an exact string: its longest verbatim fragment.
 pub fn literal_req(s: &str) -> Req {
+    if could_be_number_text(s.chars()) {
+        return Req::Always;
+    }
     best_fragment(s.split(unsafe_char))
+}
+
+/// Whether a string test with these literal characters could match the text form of a JSON
+/// number (string tests compare numbers by their text, `to_text`): that text is made of
+/// digits, `-` and `.`, and need not appear in the raw bytes (`1E2` is `100.0`, `1e20` is
+/// `100000000000000000000`), so such literals cannot be required.
+fn could_be_number_text(mut literal_chars: impl Iterator<Item = char>) -> bool {
+    literal_chars.all(|c| c.is_ascii_digit() || c == '-' || c == '.')
 }
 
 /// The requirement of a wildcard pattern: the longest verbatim fragment of its literal runs.
@@ -125,6 +136,9 @@ pub fn wildcard_req(p: &str) -> Req {
             }
             c => push_char(&mut runs, c),
         }
+    }
+    if could_be_number_text(runs.iter().flat_map(|r| r.chars())) {
+        return Req::Always;
     }
     best_fragment(runs.iter().flat_map(|r| r.split(unsafe_char)))
 }
@@ -288,6 +302,16 @@ mod tests {
         assert_eq!(wildcard_req("*"), Req::Always);
         assert_eq!(literal_req("é"), Req::Always);
         assert_eq!(wildcard_req("a\\*bc"), Req::Lit("a*bc".into()));
+    }
+
+    #[test]
+    fn number_text_is_never_required() {
+        // `{"n":1E2}` is the number 100.0, whose text `100.0` is not in the bytes.
+        assert_eq!(literal_req("100.0"), Req::Always);
+        assert_eq!(literal_req("-12"), Req::Always);
+        assert_eq!(wildcard_req("10*"), Req::Always);
+        assert_eq!(literal_req("10.0.0.1x"), Req::Lit("10.0.0.1x".into()));
+        assert_eq!(literal_req("v1.0"), Req::Lit("v1.0".into()));
     }
 
     #[test]

@@ -106,22 +106,42 @@ pub fn fmt_float(f: f64) -> String {
     }
 }
 
-/// Case-insensitive ordering: ASCII fast path, Unicode lowercase otherwise.
+/// Case-insensitive ordering: both sides [`fold`]ed (ASCII fast path).
 pub fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
     if a.is_ascii() && b.is_ascii() {
         let la = a.bytes().map(|c| c.to_ascii_lowercase());
         let lb = b.bytes().map(|c| c.to_ascii_lowercase());
         la.cmp(lb)
     } else {
-        a.to_lowercase().cmp(&b.to_lowercase())
+        fold(a).cmp(&fold(b))
     }
 }
 
-/// Lowercases for case-insensitive matching (Unicode-aware, ASCII without allocation checks).
+/// Lowercases for case-insensitive matching, one character at a time (no context rules such
+/// as the final sigma). A non-ASCII character whose lowercase would contain an ASCII
+/// character (the Kelvin sign `K` → `k`, `İ` → `i̇`) is kept as it is: Lucene's
+/// case-insensitive matching, which Elasticsearch uses, does not equate them either, and it
+/// keeps the ASCII text of a folded string exactly the ASCII text of the original, which
+/// the byte prefilter relies on.
 pub fn fold(s: &str) -> Cow<'_, str> {
     if s.bytes().any(|c| c.is_ascii_uppercase() || c >= 0x80) {
-        Cow::Owned(s.to_lowercase())
+        let mut out = String::with_capacity(s.len());
+        for c in s.chars() {
+            fold_char(c, &mut out);
+        }
+        Cow::Owned(out)
     } else {
         Cow::Borrowed(s)
+    }
+}
+
+/// Appends the [`fold`] of one character.
+pub fn fold_char(c: char, out: &mut String) {
+    if c.is_ascii() {
+        out.push(c.to_ascii_lowercase());
+    } else if c.to_lowercase().any(|l| l.is_ascii()) {
+        out.push(c);
+    } else {
+        out.extend(c.to_lowercase());
     }
 }

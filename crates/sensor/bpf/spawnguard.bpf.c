@@ -58,11 +58,16 @@ struct {
 	__type(value, struct sg_file);
 } file_scratch SEC(".maps");
 
+struct key_pair {
+	struct sg_path_key name; /* the path's real last three components */
+	struct sg_path_key try;  /* the key being looked up */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct sg_path_key);
+	__type(value, struct key_pair);
 } key_scratch SEC(".maps");
 
 static __always_inline void count(__u32 idx)
@@ -105,7 +110,7 @@ static __always_inline __u32 walk_path(struct dentry *dentry, struct vfsmount *v
 				       bool *truncated)
 {
 	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
-	__u32 off = 0;
+	__u64 off = 0;
 	*truncated = true;
 	for (int i = 0; i < SG_PATH_DEPTH; i++) {
 		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
@@ -123,19 +128,20 @@ static __always_inline __u32 walk_path(struct dentry *dentry, struct vfsmount *v
 		}
 		if (off >= SG_PATH_MAX)
 			break;
-		__u32 room = SG_PATH_MAX - off;
+		__u64 o = off & (SG_PATH_MAX - 1);
+		__u64 room = SG_PATH_MAX - o; /* 1 ..= SG_PATH_MAX */
 		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
-		long n = bpf_probe_read_kernel_str(&buf[off & (SG_PATH_MAX - 1)], room & (2 * SG_PATH_MAX - 1), name);
+		long n = bpf_probe_read_kernel_str(&buf[o], room, name);
 		if (n <= 0)
 			break;
-		if ((__u32)n >= room) {
+		if ((__u64)n >= room) {
 			off = SG_PATH_MAX;
 			break;
 		}
 		off += n;
 		dentry = parent;
 	}
-	return off > SG_PATH_MAX ? SG_PATH_MAX : off;
+	return off > SG_PATH_MAX ? SG_PATH_MAX : (__u32)off;
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -262,35 +268,36 @@ static __always_inline void read_key_name(char *dst, struct dentry *d)
 	bpf_probe_read_kernel_str(dst, SG_KEY_NAME, name);
 }
 
-static __always_inline __u32 lookup_class(struct sg_path_key *k)
+static __always_inline void set_wild(char *dst)
 {
-	__u32 *c = bpf_map_lookup_elem(&sensitive_paths, k);
+	__builtin_memset(dst, 0, SG_KEY_NAME);
+	dst[0] = '*';
+}
+
+/* Tries {g,p,l}, {*,p,l}, {*,p,*}, {g,p,*}, {*,*,l}; returns the class of the first match. */
+static __always_inline __u32 lookup_class(struct key_pair *kp)
+{
+	struct sg_path_key *k = &kp->try;
+	__u32 *c = bpf_map_lookup_elem(&sensitive_paths, &kp->name);
 	if (c)
 		return *c;
-	char g0 = k->gparent[0], g1 = k->gparent[1];
-	k->gparent[0] = '*';
-	k->gparent[1] = 0;
-	c = bpf_map_lookup_elem(&sensitive_paths, k); /* {*, parent, leaf} */
+	__builtin_memcpy(k, &kp->name, sizeof(*k));
+	set_wild(k->gparent);
+	c = bpf_map_lookup_elem(&sensitive_paths, k);
 	if (c)
 		return *c;
-	char l0 = k->leaf[0], l1 = k->leaf[1];
-	k->leaf[0] = '*';
-	k->leaf[1] = 0;
-	c = bpf_map_lookup_elem(&sensitive_paths, k); /* {*, parent, *} */
+	set_wild(k->leaf);
+	c = bpf_map_lookup_elem(&sensitive_paths, k);
 	if (c)
 		return *c;
-	k->gparent[0] = g0;
-	k->gparent[1] = g1;
-	c = bpf_map_lookup_elem(&sensitive_paths, k); /* {gparent, parent, *} */
+	__builtin_memcpy(k->gparent, kp->name.gparent, SG_KEY_NAME);
+	c = bpf_map_lookup_elem(&sensitive_paths, k);
 	if (c)
 		return *c;
-	k->gparent[0] = '*';
-	k->gparent[1] = 0;
-	k->parent[0] = '*';
-	k->parent[1] = 0;
-	k->leaf[0] = l0;
-	k->leaf[1] = l1;
-	c = bpf_map_lookup_elem(&sensitive_paths, k); /* {*, *, leaf} */
+	set_wild(k->gparent);
+	set_wild(k->parent);
+	__builtin_memcpy(k->leaf, kp->name.leaf, SG_KEY_NAME);
+	c = bpf_map_lookup_elem(&sensitive_paths, k);
 	if (c)
 		return *c;
 	return 0;
@@ -313,14 +320,14 @@ int sg_open_exit(struct trace_event_raw_sys_exit *ctx)
 	struct dentry *g = BPF_CORE_READ(p, d_parent);
 
 	__u32 zero = 0;
-	struct sg_path_key *k = bpf_map_lookup_elem(&key_scratch, &zero);
-	if (!k)
+	struct key_pair *kp = bpf_map_lookup_elem(&key_scratch, &zero);
+	if (!kp)
 		return 0;
-	__builtin_memset(k, 0, sizeof(*k));
-	read_key_name(k->leaf, d);
-	read_key_name(k->parent, p);
-	read_key_name(k->gparent, g);
-	__u32 class = lookup_class(k);
+	__builtin_memset(&kp->name, 0, sizeof(kp->name));
+	read_key_name(kp->name.leaf, d);
+	read_key_name(kp->name.parent, p);
+	read_key_name(kp->name.gparent, g);
+	__u32 class = lookup_class(kp);
 	if (!class)
 		return 0;
 	__u32 f_mode = BPF_CORE_READ(file, f_mode);

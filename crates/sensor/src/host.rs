@@ -7,6 +7,7 @@
 //! across sensor restarts on one boot. The boot id keeps a pid reused after a reboot from
 //! colliding. An exec keeps the id (it is the same process), as pid+start do.
 
+use crate::table::EntityId;
 use std::fs;
 
 /// Clock ticks per second in /proc (USER_HZ); 100 on every Linux ABI spawnguard supports.
@@ -49,7 +50,7 @@ impl HostInfo {
     }
 
     /// Entity id of the process `pid` that started `start_ticks` after boot.
-    pub fn entity_id(&self, pid: u32, start_ticks: u64) -> String {
+    pub fn entity_id(&self, pid: u32, start_ticks: u64) -> EntityId {
         let mut h = Fnv128::new();
         h.write(self.id.as_bytes());
         h.write(&[0]);
@@ -57,7 +58,10 @@ impl HostInfo {
         h.write(&[0]);
         h.write(&pid.to_le_bytes());
         h.write(&start_ticks.to_le_bytes());
-        base64url(&h.finish().to_be_bytes())
+        let s = base64url(&h.finish().to_be_bytes());
+        let mut id = [b'A'; 22];
+        id.copy_from_slice(&s.as_bytes()[..22]);
+        EntityId(id)
     }
 
     /// RFC 3339 UTC timestamp, microseconds, of a CLOCK_BOOTTIME instant.
@@ -126,7 +130,7 @@ mod tests {
         let h = host();
         let a = h.entity_id(42, 1000);
         assert_eq!(a, h.entity_id(42, 1000));
-        assert_eq!(a.len(), 22);
+        assert_eq!(a.as_str().len(), 22);
         assert_ne!(a, h.entity_id(42, 1001));
         assert_ne!(a, h.entity_id(43, 1000));
         let other = HostInfo { boot_id: "c".into(), ..h };

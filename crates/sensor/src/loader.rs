@@ -93,6 +93,12 @@ fn program_err(program: &str, what: &str, e: impl std::error::Error) -> Error {
         msg.push_str(&s.to_string());
         src = s.source();
     }
+    // A verifier log runs to thousands of lines; its end says why the program was refused.
+    let lines: Vec<&str> = msg.lines().collect();
+    if lines.len() > 40 {
+        let tail = lines[lines.len() - 25..].join("\n");
+        msg = format!("{}\n[... {} lines of verifier log ...]\n{tail}", lines[0], lines.len() - 26);
+    }
     Error::Program { program: program.to_string(), what: what.to_string(), detail: msg }
 }
 

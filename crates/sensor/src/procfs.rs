@@ -87,14 +87,14 @@ pub fn read_process(host: &HostInfo, pid: u32) -> Option<ProcInfo> {
         start_ticks: stat.start_ticks,
         start_ns: ticks_to_ns(stat.start_ticks),
         entity_id: host.entity_id(pid, stat.start_ticks),
-        name: if executable.is_empty() { stat.comm } else { basename(&executable).to_string() },
-        executable,
-        cwd: read_link(&dir.join("cwd")),
+        name: if executable.is_empty() { stat.comm.into() } else { basename(&executable).into() },
+        executable: executable.into(),
+        cwd: read_link(&dir.join("cwd")).into(),
         uid,
         gid,
         euid,
         tty: tty_of(stat.tty_nr),
-        container_id: cgroup.lines().find_map(container_id),
+        container_id: cgroup.lines().find_map(container_id).map(Into::into),
         ..Default::default()
     };
     let n = args.len();
@@ -158,6 +158,7 @@ mod tests {
         assert!(seed(&mut t, &host) > 1);
         let me = t.by_pid(std::process::id()).expect("this test process is in the table");
         assert!(me.parent.is_some(), "linked to its parent");
-        assert!(!me.args.is_empty());
+        assert!(!me.args().is_empty());
+        assert_eq!(me.entity_id, host.entity_id(me.pid, me.start_ticks));
     }
 }

@@ -7,13 +7,36 @@
 //! ring). Memory is bounded by a capacity: past it, entries are evicted (exited ones first, oldest
 //! first) and every eviction is counted.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 /// Bytes of argv kept per table entry (for use as a parent or ancestor). The process's own
 /// events carry its full argv; this only bounds what the table holds.
 pub const TABLE_ARGS_BYTES: usize = 1024;
 
 pub type Key = (u32, u64);
+
+/// A `process.entity_id`: 22 base64url characters, stored inline (see [`crate::host`]).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct EntityId(pub(crate) [u8; 22]);
+
+impl EntityId {
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+impl std::fmt::Debug for EntityId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for EntityId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProcInfo {
@@ -23,25 +46,26 @@ pub struct ProcInfo {
     pub start_ticks: u64,
     /// Start, CLOCK_BOOTTIME ns (tick precision for processes seeded from /proc).
     pub start_ns: u64,
-    pub entity_id: String,
-    pub name: String,
-    pub executable: String,
-    /// argv, cut to TABLE_ARGS_BYTES.
-    pub args: Vec<String>,
+    pub entity_id: EntityId,
+    /// Basename of the executable (the command name when the executable is unknown).
+    pub name: Arc<str>,
+    pub executable: Arc<str>,
+    /// argv, NUL-separated, cut to TABLE_ARGS_BYTES (see [`ProcInfo::args`]).
+    pub(crate) args: Box<str>,
     /// The real argc.
     pub args_count: usize,
-    pub cwd: String,
+    pub cwd: Arc<str>,
     pub uid: u32,
     pub gid: u32,
     pub euid: u32,
     pub tty: Option<(u32, u32)>,
-    pub container_id: Option<String>,
+    pub container_id: Option<Arc<str>>,
     /// The entry of the process that forked this one, when known.
     pub parent: Option<Key>,
     /// CLOCK_BOOTTIME ns of the exit.
     pub exited: Option<u64>,
-    children: u32,
-    seq: u64,
+    pub(crate) children: u32,
+    pub(crate) seq: u64,
 }
 
 impl ProcInfo {
@@ -49,30 +73,49 @@ impl ProcInfo {
         (self.pid, self.start_ticks)
     }
 
+    /// argv as kept in the table (at most TABLE_ARGS_BYTES).
+    pub fn args(&self) -> Vec<&str> {
+        if self.args.is_empty() && self.args_count == 0 {
+            return Vec::new();
+        }
+        self.args.split('\0').collect()
+    }
+
+    /// Whether the table's argv is shorter than the process's.
+    pub fn args_cut(&self) -> bool {
+        self.args().len() < self.args_count
+    }
+
     pub fn command_line(&self) -> String {
-        self.args.join(" ")
+        self.args().join(" ")
     }
 
     /// Keeps at most TABLE_ARGS_BYTES of argv.
     pub fn set_args(&mut self, args: &[String], argc: usize) {
         let mut budget = TABLE_ARGS_BYTES;
-        self.args.clear();
+        let mut out = String::new();
+        let mut kept = 0;
         for a in args {
             if budget == 0 {
                 break;
             }
+            if kept > 0 {
+                out.push('\0');
+            }
+            kept += 1;
             if a.len() <= budget {
-                self.args.push(a.clone());
+                out.push_str(a);
                 budget -= a.len();
             } else {
                 let mut cut = budget;
                 while !a.is_char_boundary(cut) {
                     cut -= 1;
                 }
-                self.args.push(a[..cut].to_string());
+                out.push_str(&a[..cut]);
                 budget = 0;
             }
         }
+        self.args = out.into_boxed_str();
         self.args_count = argc.max(args.len());
     }
 }
@@ -93,10 +136,15 @@ pub struct ProcTable {
     reap_queue: VecDeque<(Key, u64)>,
     capacity: usize,
     grace_ns: u64,
-    seq: u64,
+    pub(crate) seq: u64,
     evictions: u64,
     reaped: u64,
+    /// Shared copies of executables, names and directories: most processes share them.
+    strings: HashSet<Arc<str>>,
 }
+
+/// Distinct strings interned before the interner starts over (bounds its memory).
+const MAX_INTERNED: usize = 16_384;
 
 impl ProcTable {
     /// `capacity` entries at most (at least 16); exited entries kept `grace_ns` after exit.
@@ -111,7 +159,19 @@ impl ProcTable {
             seq: 0,
             evictions: 0,
             reaped: 0,
+            strings: HashSet::new(),
         }
+    }
+
+    fn intern(&mut self, s: &Arc<str>) -> Arc<str> {
+        if let Some(x) = self.strings.get(s) {
+            return Arc::clone(x);
+        }
+        if self.strings.len() >= MAX_INTERNED {
+            self.strings.clear();
+        }
+        self.strings.insert(Arc::clone(s));
+        Arc::clone(s)
     }
 
     pub fn stats(&self) -> TableStats {
@@ -160,6 +220,12 @@ impl ProcTable {
     /// Inserts or replaces an entry. The parent link is kept as given.
     pub fn insert(&mut self, mut info: ProcInfo) {
         let key = info.key();
+        info.name = self.intern(&info.name);
+        info.executable = self.intern(&info.executable);
+        info.cwd = self.intern(&info.cwd);
+        if let Some(c) = &info.container_id {
+            info.container_id = Some(self.intern(c));
+        }
         if let Some(old) = self.entries.get(&key) {
             info.children = old.children;
             info.seq = old.seq;
@@ -252,7 +318,7 @@ mod tests {
     use super::*;
 
     fn proc(pid: u32, start: u64, parent: Option<Key>) -> ProcInfo {
-        ProcInfo { pid, start_ticks: start, name: format!("p{pid}"), parent, ..Default::default() }
+        ProcInfo { pid, start_ticks: start, name: format!("p{pid}").into(), parent, ..Default::default() }
     }
 
     #[test]
@@ -262,7 +328,7 @@ mod tests {
         t.insert(proc(10, 5, Some((1, 1))));
         t.insert(proc(11, 6, Some((10, 5))));
         let child = t.get((11, 6)).unwrap().clone();
-        let names: Vec<_> = t.ancestors(&child, 8).iter().map(|p| p.name.clone()).collect();
+        let names: Vec<_> = t.ancestors(&child, 8).iter().map(|p| p.name.to_string()).collect();
         assert_eq!(names, vec!["p10", "p1"]);
 
         t.mark_exited((10, 5), 100);
@@ -313,8 +379,13 @@ mod tests {
         let mut p = ProcInfo::default();
         let long = vec!["x".repeat(800), "é".repeat(300)];
         p.set_args(&long, 2);
-        let total: usize = p.args.iter().map(|a| a.len()).sum();
+        let total: usize = p.args().iter().map(|a| a.len()).sum();
         assert!(total <= TABLE_ARGS_BYTES);
         assert_eq!(p.args_count, 2);
+        assert!(p.args_cut() || p.args().len() == 2);
+        let mut q = ProcInfo::default();
+        q.set_args(&["a".into(), "".into(), "b c".into()], 3);
+        assert_eq!(q.args(), vec!["a", "", "b c"]);
+        assert_eq!(q.command_line(), "a  b c");
     }
 }

@@ -39,8 +39,11 @@ impl<'a, 'c> Walker<'a, 'c> {
             }
             if policy::is_loader(m, n) {
                 if let Some(b) = payload(items.first()) {
-                    let b = b.into_owned();
-                    self.scan_nested(&b, op_off, true);
+                    // bytes that look like a pickle or zip were already scanned when pushed
+                    if !super::walker::looks_nested(&b) {
+                        let b = b.into_owned();
+                        self.scan_nested(&b, op_off, true);
+                    }
                 }
             }
             if m == "copyreg" && n == "add_extension" {
@@ -111,13 +114,13 @@ impl<'a, 'c> Walker<'a, 'c> {
         let Some(f) = findings.get_mut(idx) else { return };
         match &f.call {
             None => f.call = Some(text.to_string()),
-            Some(old) if text.starts_with(old.as_str()) => f.call = Some(text.to_string()),
             Some(old) if old == text => {}
+            Some(old) if text.starts_with(old.as_str()) => f.call = Some(text.to_string()),
             Some(_) => {
-                let same = findings.iter().filter(|x| x.global == f.global && x.offset == f.offset).count();
-                if same < MAX_CALLS_PER_GLOBAL {
-                    let mut extra: Finding = f.clone();
-                    extra.call = Some(text.to_string());
+                let mut extra: Finding = f.clone();
+                extra.call = Some(text.to_string());
+                let same = findings.iter().filter(|x| x.global == extra.global && x.offset == extra.offset).count();
+                if same < MAX_CALLS_PER_GLOBAL && !findings.iter().any(|x| x.call.as_deref() == Some(text)) {
                     self.ctx.finding(extra);
                 }
             }
@@ -127,9 +130,9 @@ impl<'a, 'c> Walker<'a, 'c> {
     /// `EXT1/2/4`: a code from the copyreg extension registry. CPython ships it empty, so a
     /// code is known only if this stream registered it with `copyreg.add_extension`.
     pub(super) fn ext(&mut self, code: i64, op_off: usize) -> Result<Val<'a>, Broke> {
-        self.n_globals += 1;
         match self.ext.get(&code).cloned() {
             Some((m, n)) => {
+                self.n_globals += 1;
                 let g = self.make_glob(m, n, Some(format!("EXT code {code}")), op_off);
                 Ok(Val::Global(g))
             }

@@ -4,5 +4,6 @@ mod calls;
 mod value;
 mod walker;
 
+#[cfg(test)]
 pub(crate) use calls::itemsize;
-pub(crate) use walker::{Outcome, Walker};
+pub(crate) use walker::Walker;

@@ -237,8 +237,7 @@ impl<'a, 'c> Walker<'a, 'c> {
 
     /// Any bytes literal that starts like a pickle or a zip is scanned as a nested file.
     pub(super) fn nested_probe(&mut self, b: &[u8], op_off: usize) {
-        let looks = (b.len() >= 2 && b[0] == 0x80 && (2..=5).contains(&b[1])) || b.starts_with(b"PK\x03\x04");
-        if looks {
+        if looks_nested(b) {
             self.scan_nested(b, op_off, false);
         }
     }
@@ -260,9 +259,9 @@ impl<'a, 'c> Walker<'a, 'c> {
 
     /// Resolves `module`/`name` as `find_class` would and records a finding when not safe.
     pub(super) fn resolve(&mut self, module: Cow<'a, [u8]>, name: Cow<'a, [u8]>, op_off: usize) -> R<Val<'a>> {
-        self.n_globals += 1;
         let key = (module, name);
         if let Some(g) = self.globals.get(&key) {
+            self.n_globals += 1;
             return Ok(Val::Global(g.clone()));
         }
         let m = String::from_utf8_lossy(&key.0).into_owned();
@@ -270,6 +269,7 @@ impl<'a, 'c> Walker<'a, 'c> {
         if !policy::is_dotted_ident(&m) {
             return broke(op_off, format!("import of `{}` would fail: not a module name", m.escape_debug()));
         }
+        self.n_globals += 1;
         let g = self.make_glob(m, n, None, op_off);
         self.globals.insert(key, g.clone());
         Ok(Val::Global(g))
@@ -284,7 +284,7 @@ impl<'a, 'c> Walker<'a, 'c> {
             if let Some((m2, n2)) = policy::py2_remap(&m, &n) {
                 module = m2;
                 name = n2;
-                written_as = Some(via.unwrap_or(written.clone()));
+                written_as = Some(via.clone().unwrap_or(written.clone()));
             }
         }
         let (mut verdict, mut reason) = policy::classify(&module, &name);
@@ -619,6 +619,11 @@ impl<'a, 'c> Walker<'a, 'c> {
             }
         }
     }
+}
+
+/// Bytes that are probed as a nested pickle or zip wherever they appear.
+pub(super) fn looks_nested(b: &[u8]) -> bool {
+    (b.len() >= 2 && b[0] == 0x80 && (2..=5).contains(&b[1])) || b.starts_with(b"PK\x03\x04")
 }
 
 fn pairs<'a>(items: Vec<Val<'a>>) -> Vec<(Val<'a>, Val<'a>)> {

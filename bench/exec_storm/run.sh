@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Exec-storm benchmark for `spawnguard watch` (issue 4). Run as root from anywhere:
+#
+#   bench/exec_storm/run.sh            # N=20000, 3 rounds, jobs 1 and 2
+#   N=5000 ROUNDS=1 bench/exec_storm/run.sh
+#
+# For each round and each job count it times a storm of N fork+exec of /bin/true:
+#   base   - no sensor
+#   sensor - the sensor library in a bench process (exec_storm sensor): counts /bin/true exec
+#            events and their kernel->user-space latency, with a 65,536-entry table
+#   watch  - the full `spawnguard watch --emit-events /dev/null` (every event serialised)
+# and then measures the sensor's memory with the table filled with 65,536 processes.
+# Results (JSON lines) go to $OUT (default bench/exec_storm/out/results.jsonl); summarize.py
+# turns them into bench/results/exec_storm.md.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+N="${N:-20000}"
+ROUNDS="${ROUNDS:-3}"
+JOBS="${JOBS:-1 2}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
+outdir="${OUTDIR:-$here/out}"
+mkdir -p "$outdir"
+OUT="${OUT:-$outdir/results.jsonl}"
+: > "$OUT"
+
+[ "$(id -u)" = 0 ] || { echo "run.sh: needs root (eBPF)" >&2; exit 1; }
+(cd "$root" && cargo build --release -q -p spawnguard-sensor --example exec_storm -p spawnguard-cli)
+EX="$CARGO_TARGET_DIR/release/examples/exec_storm"
+SG="$CARGO_TARGET_DIR/release/spawnguard"
+
+wait_file() { for _ in $(seq 1 600); do [ -s "$1" ] && return 0; sleep 0.05; done; echo "timeout waiting for $1" >&2; return 1; }
+
+storm() { "$EX" storm --count "$N" --jobs "$1"; }
+
+for round in $(seq 1 "$ROUNDS"); do
+  for j in $JOBS; do
+    # base
+    r=$(storm "$j"); echo "{\"mode\":\"base\",\"round\":$round,\"storm\":$r}" >> "$OUT"
+    # sensor library
+    rm -f "$outdir/ready" "$outdir/sensor.json"
+    "$EX" sensor --ready "$outdir/ready" --report "$outdir/sensor.json" & spid=$!
+    wait_file "$outdir/ready"
+    r=$(storm "$j")
+    sleep 0.5; kill -TERM "$spid"; wait "$spid" || true
+    echo "{\"mode\":\"sensor\",\"round\":$round,\"storm\":$r,\"sensor\":$(cat "$outdir/sensor.json")}" >> "$OUT"
+    # full watch
+    rm -f "$outdir/watch.json" "$outdir/watch.err"
+    "$SG" watch --emit-events /dev/null --stats-interval 0 --report-json "$outdir/watch.json" 2> "$outdir/watch.err" & wpid=$!
+    for _ in $(seq 1 600); do grep -q "sensor attached" "$outdir/watch.err" 2>/dev/null && break; sleep 0.05; done
+    r=$(storm "$j")
+    sleep 0.5; kill -TERM "$wpid"; wait "$wpid" || true
+    echo "{\"mode\":\"watch\",\"round\":$round,\"storm\":$r,\"watch\":$(cat "$outdir/watch.json")}" >> "$OUT"
+    echo "round $round jobs $j done" >&2
+  done
+done
+
+# Memory with a full table: 65,536 synthetic processes, then a small storm.
+rm -f "$outdir/ready" "$outdir/sensor.json"
+"$EX" sensor --table-fill 65536 --ready "$outdir/ready" --report "$outdir/sensor.json" & spid=$!
+wait_file "$outdir/ready"
+r=$("$EX" storm --count 2000 --jobs 1)
+sleep 0.5; kill -TERM "$spid"; wait "$spid" || true
+echo "{\"mode\":\"full_table\",\"round\":0,\"storm\":$r,\"sensor\":$(cat "$outdir/sensor.json")}" >> "$OUT"
+
+python3 "$here/summarize.py" "$OUT"

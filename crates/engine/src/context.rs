@@ -1,0 +1,343 @@
+//! What the stream tells us beyond single events: process ancestry per host and the model
+//! files each process opened. Both are bounded (oldest entries evicted first).
+
+use serde_json::{json, Value};
+use spawnguard_event::{Event, FieldPath};
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Plugs a model-file scanner (crates/scan) into alerts: given a path that exists locally,
+/// return its verdict (any JSON), or `None` when it cannot say.
+pub trait ModelScanner: Send + Sync {
+    fn scan(&self, path: &Path) -> Option<Value>;
+}
+
+/// One process as the ancestry view shows it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProcInfo {
+    pub entity_id: Option<String>,
+    pub pid: Option<i64>,
+    pub name: Option<String>,
+    pub executable: Option<String>,
+    pub command_line: Option<String>,
+    pub user: Option<String>,
+    pub parent_entity_id: Option<String>,
+}
+
+/// A model file a process opened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelFile {
+    pub path: String,
+    pub opened_at: Option<String>,
+}
+
+/// File name endings taken as model files.
+pub const MODEL_EXTENSIONS: &[&str] = &[
+    ".pt", ".pth", ".pkl", ".pickle", ".bin", ".ckpt", ".joblib", ".npy", ".npz",
+    ".safetensors", ".h5", ".hdf5", ".onnx", ".gguf", ".keras", ".pb", ".tflite", ".mar",
+    ".model", ".dill", ".sav",
+];
+
+pub fn is_model_path(p: &str) -> bool {
+    let l = p.to_ascii_lowercase();
+    MODEL_EXTENSIONS.iter().any(|e| l.ends_with(e))
+}
+
+struct Paths {
+    entity_id: FieldPath,
+    pid: FieldPath,
+    name: FieldPath,
+    executable: FieldPath,
+    command_line: FieldPath,
+    args: FieldPath,
+    user: FieldPath,
+    parent_entity_id: FieldPath,
+    p_pid: FieldPath,
+    p_name: FieldPath,
+    p_executable: FieldPath,
+    p_command_line: FieldPath,
+    p_args: FieldPath,
+    ancestry: FieldPath,
+    host_id: FieldPath,
+    host_name: FieldPath,
+    category: FieldPath,
+    file_path: FieldPath,
+    timestamp: FieldPath,
+}
+
+impl Paths {
+    fn new() -> Paths {
+        let f = FieldPath::new;
+        Paths {
+            entity_id: f("process.entity_id"),
+            pid: f("process.pid"),
+            name: f("process.name"),
+            executable: f("process.executable"),
+            command_line: f("process.command_line"),
+            args: f("process.args"),
+            user: f("user.name"),
+            parent_entity_id: f("process.parent.entity_id"),
+            p_pid: f("process.parent.pid"),
+            p_name: f("process.parent.name"),
+            p_executable: f("process.parent.executable"),
+            p_command_line: f("process.parent.command_line"),
+            p_args: f("process.parent.args"),
+            ancestry: f("process.Ext.ancestry"),
+            host_id: f("host.id"),
+            host_name: f("host.name"),
+            category: f("event.category"),
+            file_path: f("file.path"),
+            timestamp: f("@timestamp"),
+        }
+    }
+}
+
+/// Bounded per-host process cache and per-process model files.
+pub struct StreamContext {
+    paths: Paths,
+    procs: HashMap<(String, String), ProcInfo>,
+    proc_order: VecDeque<(String, String)>,
+    max_procs: usize,
+    files: HashMap<(String, String), Vec<ModelFile>>,
+    file_order: VecDeque<(String, String)>,
+    max_file_procs: usize,
+    pub scanner: Option<Arc<dyn ModelScanner>>,
+}
+
+const MAX_FILES_PER_PROC: usize = 32;
+const MAX_DEPTH: usize = 8;
+
+fn s(ev: &Event, f: &FieldPath) -> Option<String> {
+    ev.first(f).and_then(|v| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+fn cmdline(ev: &Event, cl: &FieldPath, args: &FieldPath) -> Option<String> {
+    s(ev, cl).or_else(|| {
+        let a: Vec<String> = ev.values(args).iter().filter_map(|v| v.as_str().map(String::from)).collect();
+        (!a.is_empty()).then(|| a.join(" "))
+    })
+}
+
+impl Default for StreamContext {
+    fn default() -> Self {
+        Self::new(100_000, 50_000)
+    }
+}
+
+impl StreamContext {
+    pub fn new(max_procs: usize, max_file_procs: usize) -> StreamContext {
+        StreamContext {
+            paths: Paths::new(),
+            procs: HashMap::new(),
+            proc_order: VecDeque::new(),
+            max_procs,
+            files: HashMap::new(),
+            file_order: VecDeque::new(),
+            max_file_procs,
+            scanner: None,
+        }
+    }
+
+    fn host(&self, ev: &Event) -> String {
+        s(ev, &self.paths.host_id)
+            .or_else(|| s(ev, &self.paths.host_name))
+            .unwrap_or_default()
+    }
+
+    /// The event's own process, from its `process.*` fields.
+    pub fn process_of(&self, ev: &Event) -> ProcInfo {
+        let p = &self.paths;
+        ProcInfo {
+            entity_id: s(ev, &p.entity_id),
+            pid: ev.first(&p.pid).and_then(Value::as_i64),
+            name: s(ev, &p.name),
+            executable: s(ev, &p.executable),
+            command_line: cmdline(ev, &p.command_line, &p.args),
+            user: s(ev, &p.user),
+            parent_entity_id: s(ev, &p.parent_entity_id),
+        }
+    }
+
+    fn parent_of(&self, ev: &Event) -> Option<ProcInfo> {
+        let p = &self.paths;
+        let info = ProcInfo {
+            entity_id: s(ev, &p.parent_entity_id),
+            pid: ev.first(&p.p_pid).and_then(Value::as_i64),
+            name: s(ev, &p.p_name),
+            executable: s(ev, &p.p_executable),
+            command_line: cmdline(ev, &p.p_command_line, &p.p_args),
+            user: None,
+            parent_entity_id: None,
+        };
+        (info != ProcInfo::default()).then_some(info)
+    }
+
+    /// Learns from an event: processes (by entity id) and model files opened.
+    pub fn observe(&mut self, ev: &Event) {
+        let host = self.host(ev);
+        let me = self.process_of(ev);
+        let Some(eid) = me.entity_id.clone() else {
+            return;
+        };
+        let is_file = ev
+            .values(&self.paths.category)
+            .iter()
+            .any(|v| v.as_str() == Some("file"));
+        if is_file {
+            if let Some(path) = s(ev, &self.paths.file_path).filter(|p| is_model_path(p)) {
+                let key = (host.clone(), eid.clone());
+                let opened_at = s(ev, &self.paths.timestamp);
+                if !self.files.contains_key(&key) {
+                    if self.file_order.len() >= self.max_file_procs {
+                        if let Some(old) = self.file_order.pop_front() {
+                            self.files.remove(&old);
+                        }
+                    }
+                    self.file_order.push_back(key.clone());
+                }
+                let list = self.files.entry(key).or_default();
+                if list.len() < MAX_FILES_PER_PROC && !list.iter().any(|f| f.path == path) {
+                    list.push(ModelFile { path, opened_at });
+                }
+            }
+            return;
+        }
+        let key = (host, eid);
+        match self.procs.get_mut(&key) {
+            Some(known) => merge(known, me),
+            None => {
+                if self.proc_order.len() >= self.max_procs {
+                    if let Some(old) = self.proc_order.pop_front() {
+                        self.procs.remove(&old);
+                    }
+                }
+                self.proc_order.push_back(key.clone());
+                self.procs.insert(key, me);
+            }
+        }
+    }
+
+    /// The event's process ancestry, oldest first, ending with the event's process.
+    pub fn ancestry(&self, ev: &Event) -> Vec<ProcInfo> {
+        let host = self.host(ev);
+        let me = self.process_of(ev);
+        let mut chain = vec![me.clone()];
+        let parent = self.parent_of(ev).map(|mut p| {
+            if let Some(id) = &p.entity_id {
+                if let Some(known) = self.procs.get(&(host.clone(), id.clone())) {
+                    merge(&mut p, known.clone());
+                }
+            }
+            p
+        });
+        let ext: Vec<String> = ev
+            .values(&self.paths.ancestry)
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect();
+        if let Some(p) = parent {
+            let mut next = p.parent_entity_id.clone();
+            chain.push(p);
+            let mut ext_i = 1; // process.Ext.ancestry[0] is the parent
+            while chain.len() < MAX_DEPTH {
+                let id = next.take().or_else(|| {
+                    let v = ext.get(ext_i).cloned();
+                    ext_i += 1;
+                    v
+                });
+                let Some(id) = id else { break };
+                match self.procs.get(&(host.clone(), id.clone())) {
+                    Some(known) => {
+                        next = known.parent_entity_id.clone();
+                        chain.push(known.clone());
+                    }
+                    None => {
+                        if ext.iter().any(|e| e == &id) {
+                            continue;
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        chain.reverse();
+        chain
+    }
+
+    /// The model files opened by the nearest python ancestor in the chain, with scanner
+    /// verdicts when a scanner is plugged in and the file exists here.
+    pub fn model_files(&self, ev: &Event, chain: &[ProcInfo]) -> Vec<Value> {
+        let host = self.host(ev);
+        // Nearest ancestor first, skipping the event's own process (last in chain).
+        let py = chain.iter().rev().skip(1).find(|p| {
+            p.name
+                .as_deref()
+                .map(|n| n.to_ascii_lowercase().starts_with("python"))
+                .unwrap_or(false)
+        });
+        let Some(id) = py.and_then(|p| p.entity_id.clone()) else {
+            return Vec::new();
+        };
+        let Some(files) = self.files.get(&(host, id.clone())) else {
+            return Vec::new();
+        };
+        files
+            .iter()
+            .map(|f| {
+                let mut v = json!({"path": f.path, "opened_at": f.opened_at, "process.entity_id": id});
+                if let Some(sc) = &self.scanner {
+                    let p = Path::new(&f.path);
+                    if p.exists() {
+                        if let Some(verdict) = sc.scan(p) {
+                            v["verdict"] = verdict;
+                        }
+                    }
+                }
+                v
+            })
+            .collect()
+    }
+}
+
+fn merge(into: &mut ProcInfo, from: ProcInfo) {
+    into.entity_id = into.entity_id.take().or(from.entity_id);
+    into.pid = into.pid.or(from.pid);
+    into.name = into.name.take().or(from.name);
+    into.executable = into.executable.take().or(from.executable);
+    into.command_line = into.command_line.take().or(from.command_line);
+    into.user = into.user.take().or(from.user);
+    into.parent_entity_id = into.parent_entity_id.take().or(from.parent_entity_id);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grandparents_and_model_files_from_the_stream() {
+        let mut c = StreamContext::default();
+        let host = json!({"name": "web-1"});
+        c.observe(&Event::new(json!({"host": host, "event": {"category": ["process"]},
+            "process": {"entity_id": "P", "name": "python3", "command_line": "python3 serve.py",
+                        "parent": {"entity_id": "G", "name": "bash"}}})));
+        c.observe(&Event::new(json!({"host": host, "event": {"category": ["process"]},
+            "process": {"entity_id": "G", "name": "bash", "command_line": "-bash"}})));
+        c.observe(&Event::new(json!({"host": host, "event": {"category": "file"}, "@timestamp": "t1",
+            "process": {"entity_id": "P", "name": "python3"}, "file": {"path": "/m/model.pkl"}})));
+        let alert = Event::new(json!({"host": host, "process": {"entity_id": "C", "name": "sh",
+            "command_line": "sh -c id", "parent": {"entity_id": "P", "name": "python3"}}}));
+        let chain = c.ancestry(&alert);
+        let names: Vec<_> = chain.iter().map(|p| p.name.clone().unwrap_or_default()).collect();
+        assert_eq!(names, ["bash", "python3", "sh"]);
+        assert_eq!(chain[1].command_line.as_deref(), Some("python3 serve.py"));
+        let files = c.model_files(&alert, &chain);
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0]["path"], "/m/model.pkl");
+        assert_eq!(files[0]["opened_at"], "t1");
+    }
+}

@@ -1,0 +1,225 @@
+//! The stateless, shareable half of the engine: which rules a raw line or an event can
+//! matter to. It runs on any thread (see [`crate::pipeline`]).
+//!
+//! 1. One [`Prefilter`] over every rule's `query.requirement()` (plus the stream context's
+//!    own literal, `python`, so that python processes and the model files they open are
+//!    seen): a line no requirement accepts is not parsed at all.
+//! 2. An index by `event.category`: the categories each rule needs, where its condition
+//!    says (`process where …`, `event.category:process and …`, any `or` of them), so each
+//!    event is evaluated only against rules that can match it.
+//! 3. Event queries are evaluated here too; the stateful part gets the list of rules whose
+//!    condition matched (sequence and sample rules are handed on for their matchers).
+
+use spawnguard_event::reader::{parse_record, BadRecord};
+use spawnguard_event::{Event, FieldPath};
+use spawnguard_query::ir::{CmpOp, Literal, Pred};
+use spawnguard_query::matcher::PatternKind;
+use spawnguard_query::prefilter::{Prefilter, Req, Scratch};
+use spawnguard_query::QueryKind;
+use spawnguard_rules::LoadedRule;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Literal that makes a line interesting to the stream context even if no rule wants it.
+pub const CONTEXT_LITERAL: &str = "python";
+
+/// A line or event after screening.
+#[derive(Debug)]
+pub enum Prepared {
+    /// No rule can match the line: not parsed.
+    Skipped,
+    Bad(BadRecord),
+    Event(PreparedEvent),
+}
+
+#[derive(Debug)]
+pub struct PreparedEvent {
+    pub event: Event,
+    pub source: Option<(Arc<str>, u64)>,
+    /// Rules (indices) whose event condition matched, or sequence/sample rules that may
+    /// care about this event.
+    pub hits: Vec<u32>,
+}
+
+pub struct Screen {
+    prefilter: Prefilter,
+    /// Per rule: `None` = every category, else lowercase categories.
+    categories: Vec<Option<Vec<String>>>,
+    by_category: HashMap<String, Vec<u32>>,
+    any_category: Vec<u32>,
+    preds: Vec<Option<Pred>>,
+    category_field: FieldPath,
+    n_rules: usize,
+}
+
+/// The `event.category` values a condition requires, when it says.
+pub fn required_categories(p: &Pred, field: &str) -> Option<Vec<String>> {
+    match p {
+        Pred::Str { field: f, matcher } if f.as_str() == field => {
+            let pats = matcher.patterns();
+            let exact = pats.iter().all(|(k, s)| {
+                *k == PatternKind::Exact
+                    || (*k == PatternKind::Wildcard && !s.contains(['*', '?', '\\']))
+            });
+            (exact && !pats.is_empty())
+                .then(|| pats.iter().map(|(_, s)| s.to_ascii_lowercase()).collect())
+        }
+        Pred::Cmp {
+            field: f,
+            op: CmpOp::Eq,
+            value: Literal::Str(s),
+            ..
+        } if f.as_str() == field => Some(vec![s.to_ascii_lowercase()]),
+        Pred::NullAsFalse(inner) => required_categories(inner, field),
+        Pred::And(ps) => ps.iter().find_map(|q| required_categories(q, field)),
+        Pred::Or(ps) => {
+            let mut all = Vec::new();
+            for q in ps {
+                all.extend(required_categories(q, field)?);
+            }
+            Some(all)
+        }
+        _ => None,
+    }
+}
+
+impl Screen {
+    pub fn new(rules: &[LoadedRule]) -> Screen {
+        let mut reqs: Vec<Req> = rules.iter().map(|r| r.query.requirement()).collect();
+        reqs.push(Req::Lit(CONTEXT_LITERAL.into()));
+        let category_field = "event.category";
+        let mut categories = Vec::new();
+        let mut preds = Vec::new();
+        for r in rules {
+            let cats = match &r.query.kind {
+                QueryKind::Event(p) => required_categories(p, category_field),
+                QueryKind::Sequence(s) => {
+                    let mut all = Some(Vec::new());
+                    for st in s.stages.iter().chain(s.until.iter()) {
+                        match (required_categories(&st.pred, category_field), &mut all) {
+                            (Some(c), Some(a)) => a.extend(c),
+                            _ => all = None,
+                        }
+                    }
+                    all
+                }
+                QueryKind::Sample(s) => {
+                    let mut all = Some(Vec::new());
+                    for st in &s.stages {
+                        match (required_categories(&st.pred, category_field), &mut all) {
+                            (Some(c), Some(a)) => a.extend(c),
+                            _ => all = None,
+                        }
+                    }
+                    all
+                }
+            };
+            categories.push(cats);
+            preds.push(r.query.event_pred().cloned());
+        }
+        let mut by_category: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut any_category = Vec::new();
+        for (i, c) in categories.iter().enumerate() {
+            match c {
+                None => any_category.push(i as u32),
+                Some(cs) => {
+                    for c in cs {
+                        let v = by_category.entry(c.clone()).or_default();
+                        if !v.contains(&(i as u32)) {
+                            v.push(i as u32);
+                        }
+                    }
+                }
+            }
+        }
+        Screen {
+            prefilter: Prefilter::new(&reqs),
+            categories,
+            by_category,
+            any_category,
+            preds,
+            category_field: FieldPath::new(category_field),
+            n_rules: rules.len(),
+        }
+    }
+
+    /// Rules with a known category set, and how many need every event.
+    pub fn index_summary(&self) -> (usize, usize) {
+        (
+            self.categories.iter().filter(|c| c.is_some()).count(),
+            self.any_category.len(),
+        )
+    }
+
+    /// Screens one raw line: prefilter, parse, category index, event conditions.
+    pub fn prepare_line(
+        &self,
+        bytes: &[u8],
+        file: &Arc<str>,
+        line: u64,
+        scratch: &mut Scratch,
+        wanted: &mut Vec<bool>,
+    ) -> Prepared {
+        wanted.clear();
+        wanted.resize(self.n_rules + 1, false);
+        let n = self.prefilter.candidates(bytes, scratch, |i| {
+            if let Some(w) = wanted.get_mut(i) {
+                *w = true;
+            }
+        });
+        if n == 0 {
+            return Prepared::Skipped;
+        }
+        match parse_record(file, line, bytes) {
+            Err(bad) => Prepared::Bad(bad),
+            Ok(ev) => Prepared::Event(self.screen_event(ev, Some((file.clone(), line)), Some(wanted))),
+        }
+    }
+
+    /// Screens an already parsed event (every rule is a prefilter candidate).
+    pub fn prepare_event(&self, ev: Event, source: Option<(Arc<str>, u64)>) -> PreparedEvent {
+        self.screen_event(ev, source, None)
+    }
+
+    fn screen_event(
+        &self,
+        ev: Event,
+        source: Option<(Arc<str>, u64)>,
+        wanted: Option<&[bool]>,
+    ) -> PreparedEvent {
+        let mut hits = Vec::new();
+        let cats: Vec<String> = ev
+            .values(&self.category_field)
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_ascii_lowercase))
+            .collect();
+        let consider = |i: u32, hits: &mut Vec<u32>| {
+            if wanted.is_some_and(|w| !w.get(i as usize).copied().unwrap_or(false)) {
+                return;
+            }
+            let ok = match &self.preds[i as usize] {
+                Some(p) => p.matches(&ev),
+                None => true, // sequence / sample: its matcher decides
+            };
+            if ok && !hits.contains(&i) {
+                hits.push(i);
+            }
+        };
+        for &i in &self.any_category {
+            consider(i, &mut hits);
+        }
+        for c in &cats {
+            if let Some(rs) = self.by_category.get(c) {
+                for &i in rs {
+                    consider(i, &mut hits);
+                }
+            }
+        }
+        hits.sort_unstable();
+        PreparedEvent {
+            event: ev,
+            source,
+            hits,
+        }
+    }
+}

@@ -1,1 +1,0 @@
-//! Sequence and sample evaluation (being built).

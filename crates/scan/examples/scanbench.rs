@@ -1,0 +1,49 @@
+//! Throughput of `scan_bytes` / `scan_path` on one core. Not a test: run it and record the
+//! numbers (bench/scan/compare.sh does).
+//!
+//! `cargo run --release -p spawnguard-scan --example scanbench -- [--mmap] FILE...`
+//! Prints one markdown table row per file: size, iterations, best and median time, MB/s.
+
+use std::time::{Duration, Instant};
+
+fn main() {
+    let mut mmap = false;
+    let mut files = Vec::new();
+    for a in std::env::args().skip(1) {
+        if a == "--mmap" {
+            mmap = true;
+        } else {
+            files.push(a);
+        }
+    }
+    println!("| file | mode | size (MB) | runs | best | median | MB/s (best) | verdict |");
+    println!("|---|---|---:|---:|---:|---:|---:|---|");
+    for f in files {
+        let path = std::path::Path::new(&f);
+        let data = if mmap { Vec::new() } else { std::fs::read(path).unwrap_or_else(|e| panic!("{f}: {e}")) };
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let mut times = Vec::new();
+        let start = Instant::now();
+        let mut verdict = String::new();
+        while times.len() < 5 || (start.elapsed() < Duration::from_secs(3) && times.len() < 200) {
+            let t = Instant::now();
+            let r = if mmap { spawnguard_scan::scan_path(path) } else { spawnguard_scan::scan_bytes(&f, &data) };
+            times.push(t.elapsed());
+            verdict = format!("{} ({} errors)", r.verdict, r.errors.len());
+            std::hint::black_box(r);
+        }
+        times.sort();
+        let best = times[0];
+        let median = times[times.len() / 2];
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(f.clone());
+        println!(
+            "| {name} | {} | {:.1} | {} | {:.3} ms | {:.3} ms | {:.0} | {verdict} |",
+            if mmap { "scan_path (mmap)" } else { "scan_bytes (in memory)" },
+            size as f64 / 1e6,
+            times.len(),
+            best.as_secs_f64() * 1e3,
+            median.as_secs_f64() * 1e3,
+            size as f64 / 1e6 / best.as_secs_f64()
+        );
+    }
+}
