@@ -33,10 +33,16 @@ fn main() {
             continue;
         };
         let rel = format!("rules/{}", rel.to_string_lossy().replace('\\', "/"));
-        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let abs = f.canonicalize().unwrap_or_else(|_| f.clone());
         println!("cargo:rerun-if-changed={}", abs.display());
-        let line = format!("    ({rel:?}, include_str!({:?})),\n", abs.to_string_lossy());
+        let line = format!(
+            "    ({rel:?}, include_str!({:?})),\n",
+            abs.to_string_lossy()
+        );
         if name.ends_with(".tests.json") {
             tests.push_str(&line);
         } else if name.ends_with(".toml") {

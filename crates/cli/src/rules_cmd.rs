@@ -1,8 +1,8 @@
 //! `spawnguard rules list | validate | test`: the detection rules, their problems, and their
 //! own test cases.
 //!
-//! Exit codes: 0 success; 1 when `validate` finds an error or `test` has a failing case (or a
-//! shipped rule without tests); 2 when the command itself cannot run.
+//! Exit codes: 0 success; 1 when a rule file has an error (any subcommand), or `test` has a
+//! failing case or a shipped rule without tests; 2 when the command itself cannot run.
 
 use clap::{Subcommand, ValueEnum};
 use serde_json::{json, Value};
@@ -11,7 +11,25 @@ use spawnguard_rules::{
     Skipped, TestCase,
 };
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
+
+/// Appends a line to the output buffer (writing to a `String` cannot fail).
+macro_rules! outln {
+    ($o:expr, $($arg:tt)*) => {{
+        let _ = writeln!($o, $($arg)*);
+    }};
+}
+
+/// Writes the command's output; a closed pipe (`| head`) is not an error.
+fn emit(o: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(o.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -61,8 +79,8 @@ fn load(c: &Common) -> LoadReport {
     }
 }
 
-fn print_json(v: &Value) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+fn print_json(o: &mut String, v: &Value) -> anyhow::Result<()> {
+    outln!(o, "{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
@@ -78,7 +96,7 @@ fn skipped_json(s: &Skipped) -> Value {
 }
 
 /// Prints rows as left-aligned columns separated by two spaces.
-fn print_table(rows: &[Vec<String>]) {
+fn print_table(o: &mut String, rows: &[Vec<String>]) {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|i| {
@@ -100,11 +118,12 @@ fn print_table(rows: &[Vec<String>]) {
                 line.push_str(&" ".repeat(pad + 2));
             }
         }
-        println!("{}", line.trim_end());
+        outln!(o, "{}", line.trim_end());
     }
 }
 
 fn list(c: &Common) -> anyhow::Result<u8> {
+    let mut o = String::new();
     let report = load(c);
     if c.format == Format::Json {
         let rules: Vec<Value> = report
@@ -121,7 +140,10 @@ fn list(c: &Common) -> anyhow::Result<u8> {
             .collect();
         let skipped: Vec<Value> = report.skipped.iter().map(skipped_json).collect();
         let problems: Vec<Value> = report.problems.iter().map(problem_json).collect();
-        print_json(&json!({"rules": rules, "skipped": skipped, "problems": problems}))?;
+        print_json(
+            &mut o,
+            &json!({"rules": rules, "skipped": skipped, "problems": problems}),
+        )?;
     } else {
         let mut rows = vec![["NAME", "TYPE", "SEVERITY", "RISK", "MITRE", "SOURCE"]
             .map(String::from)
@@ -137,52 +159,72 @@ fn list(c: &Common) -> anyhow::Result<u8> {
                 r.source.clone(),
             ]);
         }
-        print_table(&rows);
+        print_table(&mut o, &rows);
         if !report.skipped.is_empty() {
-            println!("\nskipped ({}):", report.skipped.len());
+            outln!(o, "\nskipped ({}):", report.skipped.len());
             for s in &report.skipped {
-                println!("  {} [{}] ({}): {}", s.name, s.rule_type, s.source, s.reason);
+                outln!(
+                    o,
+                    "  {} [{}] ({}): {}",
+                    s.name,
+                    s.rule_type,
+                    s.source,
+                    s.reason
+                );
             }
         }
-        println!(
+        outln!(
+            o,
             "\n{} rules, {} skipped",
             report.rules.len(),
             report.skipped.len()
         );
     }
-    let errors = report.errors().count();
-    if errors > 0 {
+    emit(&o)?;
+    // Rules that failed to load are not in the list: say so, with where and why.
+    let errors: Vec<&Problem> = report.errors().collect();
+    for p in &errors {
+        eprintln!("{p}");
+    }
+    if !errors.is_empty() {
         eprintln!(
-            "spawnguard: {errors} error(s) kept some rules from loading; run `spawnguard rules validate` to see them"
+            "spawnguard: {} error(s) kept rules from loading (see `spawnguard rules validate`)",
+            errors.len()
         );
     }
-    Ok(0)
+    Ok(u8::from(!errors.is_empty()))
 }
 
 fn validate(c: &Common) -> anyhow::Result<u8> {
+    let mut o = String::new();
     let report = load(c);
     let errors = report.errors().count();
     let warnings = report.warnings().count();
     if c.format == Format::Json {
         let problems: Vec<Value> = report.problems.iter().map(problem_json).collect();
         let skipped: Vec<Value> = report.skipped.iter().map(skipped_json).collect();
-        print_json(&json!({
-            "problems": problems, "skipped": skipped, "rules": report.rules.len(),
-            "errors": errors, "warnings": warnings,
-        }))?;
+        print_json(
+            &mut o,
+            &json!({
+                "problems": problems, "skipped": skipped, "rules": report.rules.len(),
+                "errors": errors, "warnings": warnings,
+            }),
+        )?;
     } else {
         for p in &report.problems {
-            println!("{p}");
+            outln!(o, "{p}");
         }
         for s in &report.skipped {
-            println!("{}: note: skipped `{}`: {}", s.source, s.name, s.reason);
+            outln!(o, "{}: note: skipped `{}`: {}", s.source, s.name, s.reason);
         }
-        println!(
+        outln!(
+            o,
             "{} rules valid, {} skipped, {errors} error(s), {warnings} warning(s)",
             report.rules.len(),
             report.skipped.len()
         );
     }
+    emit(&o)?;
     Ok(u8::from(errors > 0))
 }
 
@@ -197,6 +239,7 @@ fn run_case(rule: &LoadedRule, case: &TestCase) -> Result<Vec<Value>, String> {
 }
 
 fn test(c: &Common) -> anyhow::Result<u8> {
+    let mut o = String::new();
     let report = load(c);
     let json_out = c.format == Format::Json;
     let (mut passed, mut failed) = (0usize, 0usize);
@@ -207,7 +250,7 @@ fn test(c: &Common) -> anyhow::Result<u8> {
     let broken: BTreeSet<&str> = report.errors().map(|p| p.source.as_str()).collect();
     for p in report.errors() {
         if !json_out {
-            println!("{p}");
+            outln!(o, "{p}");
         }
     }
     failed += broken.len();
@@ -221,23 +264,32 @@ fn test(c: &Common) -> anyhow::Result<u8> {
                     failed += 1;
                 }
                 if !json_out {
-                    println!(
+                    outln!(
+                        o,
                         "{}  {} ({}): no tests",
                         if fails { "FAIL" } else { "NONE" },
                         rule.name,
                         rule.source
                     );
                 }
-                without_tests.push(json!({"rule": rule.name, "source": rule.source, "failure": fails}));
+                without_tests
+                    .push(json!({"rule": rule.name, "source": rule.source, "failure": fails}));
                 continue;
             }
             Some(Err(p)) => {
                 failed += 1;
                 if !json_out {
-                    println!("FAIL  {} ({}): bad tests file\n      {p}", rule.name, rule.source);
+                    outln!(
+                        o,
+                        "FAIL  {} ({}): bad tests file\n      {p}",
+                        rule.name,
+                        rule.source
+                    );
                 }
-                results.push(json!({"rule": rule.name, "source": rule.source, "case": Value::Null,
-                    "passed": false, "diffs": [p.to_string()]}));
+                results.push(
+                    json!({"rule": rule.name, "source": rule.source, "case": Value::Null,
+                    "passed": false, "diffs": [p.to_string()]}),
+                );
                 continue;
             }
             Some(Ok(f)) => f,
@@ -245,7 +297,12 @@ fn test(c: &Common) -> anyhow::Result<u8> {
         if file.cases.is_empty() {
             failed += 1;
             if !json_out {
-                println!("FAIL  {} ({}): the tests file has no cases", rule.name, rule.source);
+                outln!(
+                    o,
+                    "FAIL  {} ({}): the tests file has no cases",
+                    rule.name,
+                    rule.source
+                );
             }
             continue;
         }
@@ -261,31 +318,42 @@ fn test(c: &Common) -> anyhow::Result<u8> {
                 failed += 1;
             }
             if !json_out {
-                println!(
+                outln!(
+                    o,
                     "{}  {} › {}",
                     if ok { "PASS" } else { "FAIL" },
                     rule.name,
                     case.name
                 );
                 for d in &diffs {
-                    println!("      {d}");
+                    outln!(o, "      {d}");
                 }
             }
-            results.push(json!({"rule": rule.name, "rule_id": rule.rule_id, "source": rule.source,
-                "case": case.name, "passed": ok, "diffs": diffs}));
+            results.push(
+                json!({"rule": rule.name, "rule_id": rule.rule_id, "source": rule.source,
+                "case": case.name, "passed": ok, "diffs": diffs}),
+            );
         }
     }
     if json_out {
         let problems: Vec<Value> = report.errors().map(problem_json).collect();
-        print_json(&json!({
-            "cases": results, "no_tests": without_tests, "load_errors": problems,
-            "passed": passed, "failed": failed,
-        }))?;
+        print_json(
+            &mut o,
+            &json!({
+                "cases": results, "no_tests": without_tests, "load_errors": problems,
+                "passed": passed, "failed": failed,
+            }),
+        )?;
     } else {
         if !report.skipped.is_empty() {
-            println!("({} skipped rules not tested)", report.skipped.len());
+            outln!(o, "({} skipped rules not tested)", report.skipped.len());
         }
-        println!("{passed} passed, {failed} failed");
+        let untested = without_tests.len();
+        if untested > 0 {
+            outln!(o, "({untested} rules have no tests file)");
+        }
+        outln!(o, "{passed} passed, {failed} failed");
     }
+    emit(&o)?;
     Ok(u8::from(failed > 0))
 }

@@ -68,7 +68,10 @@ fn ids(out: &Output) -> Vec<u64> {
         .lines()
         .map(|l| {
             let v: Value = serde_json::from_str(l).expect("output line is JSON");
-            let ev = v.get("event").filter(|e| e.get("event").is_some()).unwrap_or(&v);
+            let ev = v
+                .get("event")
+                .filter(|e| e.get("event").is_some())
+                .unwrap_or(&v);
             ev["event"]["id"].as_u64().expect("id")
         })
         .collect()
@@ -97,7 +100,10 @@ fn size_head_and_tail() {
     assert_eq!(ids(&run(&[&head, &f])), vec![4]);
     // `any where true` matches all five; the default size is 10, so all come back.
     assert_eq!(ids(&run(&["any where true", &f])), vec![4, 2, 3, 1, 5]);
-    assert_eq!(ids(&run(&["--size", "3", "any where true", &f])), vec![4, 2, 3]);
+    assert_eq!(
+        ids(&run(&["--size", "3", "any where true", &f])),
+        vec![4, 2, 3]
+    );
 }
 
 #[test]
@@ -126,7 +132,9 @@ fn rejected_query_exits_2_with_a_caret() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("spawnguard: error:"), "stderr: {err}");
     assert!(err.contains("column 28"), "stderr: {err}");
-    let caret_line = err.lines().find(|l| l.trim_start_matches([' ', '|']).starts_with('^'));
+    let caret_line = err
+        .lines()
+        .find(|l| l.trim_start_matches([' ', '|']).starts_with('^'));
     let caret_line = caret_line.unwrap_or_else(|| panic!("no caret in: {err}"));
     let query_line = err
         .lines()
@@ -177,7 +185,12 @@ fn sequences_print_one_event_per_line_with_their_index() {
         [process where process.name == "sh"]
         [process where process.name == "bash"]"#;
     let out = run(&[q, &f]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("json"))
@@ -202,7 +215,12 @@ fn samples_come_back_in_key_order() {
         [process where process.parent.name : "python*"]
         [process where not process.parent.name : "python*"]"#;
     let out = run(&[q, &f]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(ids(&out), vec![2, 5, 4, 3]);
 }
 

@@ -241,27 +241,29 @@ impl StreamContext {
             .filter_map(|v| v.as_str().map(String::from))
             .collect();
         if let Some(p) = parent {
+            let mut visited: Vec<String> = Vec::new();
+            visited.extend(me.entity_id.clone());
+            visited.extend(p.entity_id.clone());
             let mut next = p.parent_entity_id.clone();
             chain.push(p);
-            let mut ext_i = 1; // process.Ext.ancestry[0] is the parent
+            // process.Ext.ancestry lists entity ids, parent first: a fallback when the cache
+            // does not know a process's parent.
+            let mut ext_iter = ext.iter();
             while chain.len() < MAX_DEPTH {
-                let id = next.take().or_else(|| {
-                    let v = ext.get(ext_i).cloned();
-                    ext_i += 1;
-                    v
-                });
-                let Some(id) = id else { break };
-                match self.procs.get(&(host.clone(), id.clone())) {
-                    Some(known) => {
-                        next = known.parent_entity_id.clone();
-                        chain.push(known.clone());
-                    }
-                    None => {
-                        if ext.iter().any(|e| e == &id) {
-                            continue;
-                        }
-                        break;
-                    }
+                let id = match next.take() {
+                    Some(id) => id,
+                    None => match ext_iter.by_ref().find(|e| !visited.contains(e)) {
+                        Some(e) => e.clone(),
+                        None => break,
+                    },
+                };
+                if visited.contains(&id) {
+                    continue;
+                }
+                visited.push(id.clone());
+                if let Some(known) = self.procs.get(&(host.clone(), id)) {
+                    next = known.parent_entity_id.clone();
+                    chain.push(known.clone());
                 }
             }
         }

@@ -17,6 +17,13 @@ pub mod config;
 pub mod context;
 mod engine;
 pub mod history;
+
+/// Example telemetry shipped with the project (`examples/telemetry/incident.ndjson`).
+pub mod example {
+    include!(concat!(env!("OUT_DIR"), "/example.rs"));
+    /// Where the embedded example came from, as shown to users.
+    pub const NAME: &str = "builtin:examples/telemetry/incident.ndjson";
+}
 pub mod pipeline;
 pub mod render;
 pub mod screen;

@@ -168,7 +168,16 @@ impl Screen {
             }
         });
         if n == 0 {
-            return Prepared::Skipped;
+            // Not parsed, but still checked cheaply: a record that is not `{…}` (truncated,
+            // not an object) is parsed to report exactly what is wrong. A skipped line that
+            // is `{…}` but invalid inside is not detected (that would cost the parse).
+            if bytes.first() == Some(&b'{') && bytes.last() == Some(&b'}') {
+                return Prepared::Skipped;
+            }
+            return match parse_record(file, line, bytes) {
+                Err(bad) => Prepared::Bad(bad),
+                Ok(_) => Prepared::Skipped,
+            };
         }
         match parse_record(file, line, bytes) {
             Err(bad) => Prepared::Bad(bad),

@@ -51,7 +51,7 @@ fn eql_queries() -> Vec<(PathBuf, String)> {
     out
 }
 
-/// Damaged queries (every prefix, and each with one character removed at many places) give
+/// Damaged queries (prefixes, and the query with one character removed, at many places) give
 /// errors, never panics; so do pathological nestings.
 #[test]
 fn damaged_rules_never_panic() {
@@ -62,9 +62,9 @@ fn damaged_rules_never_panic() {
     let mut errors = 0usize;
     for (f, q) in &queries {
         let bounds: Vec<usize> = q.char_indices().map(|(i, _)| i).chain([q.len()]).collect();
-        for (n, &i) in bounds.iter().enumerate() {
+        for (n, &i) in bounds.iter().enumerate().filter(|(n, _)| n % 16 == 0) {
             let mut inputs = vec![q[..i].to_string()];
-            if n % 3 == 0 && i < q.len() {
+            if n % 48 == 0 && i < q.len() {
                 let next = bounds.get(n + 1).copied().unwrap_or(q.len());
                 inputs.push(format!("{}{}", &q[..i], &q[next..]));
             }

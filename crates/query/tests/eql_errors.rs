@@ -110,7 +110,7 @@ fn unbalanced_parentheses_and_brackets() {
         "",
         "unexpected end of query",
     );
-    assert!(e.expected.iter().any(|x| x == ")"), "{e}");
+    assert!(e.expected.iter().any(|x| x == "`)`"), "{e}");
     assert_err("process where a == 1)", 1, 21, ")", "unexpected `)`");
     let e = assert_err(
         "sequence\n  [process where a == 1]\n  [file where b == 2",
@@ -119,7 +119,7 @@ fn unbalanced_parentheses_and_brackets() {
         "",
         "end of query",
     );
-    assert!(e.expected.iter().any(|x| x == "]"), "{e}");
+    assert!(e.expected.iter().any(|x| x == "`]`"), "{e}");
     assert_err("process where a in (1, 2", 1, 25, "", "end of query");
     assert_err("process where length(a == 1", 1, 28, "", "end of query");
 }
@@ -232,6 +232,8 @@ fn operator_errors() {
     assert_err("process a == 1", 1, 9, "a", "unexpected `a`");
     assert_err("where a == 1", 1, 1, "where", "unexpected `where`");
     assert_err("", 1, 1, "", "end of query");
+    let deep = format!("process where {}a == 1{}", "(".repeat(40), ")".repeat(40));
+    assert_err(&deep, 1, 47, "(", "nests deeper than 32");
     assert_err(
         "process where a == 99999999999999999999",
         1,

@@ -554,3 +554,27 @@ fn functions_are_values_and_conditions() {
         ],
     );
 }
+
+#[test]
+fn string_tests_of_one_field_under_or_are_merged() {
+    let p = pred(r#"any where a : "x" or a : "Y*" or a regex~ "z[0-9]""#);
+    assert!(matches!(p, Pred::Str { .. }), "not merged into one test: {p:?}");
+    for (doc, want) in [
+        (json!({"a": "X"}), T),
+        (json!({"a": "y1"}), T),
+        (json!({"a": "Z7"}), T),
+        (json!({"a": "w"}), F),
+        (json!({"b": "x"}), N),
+    ] {
+        assert_eq!(p.eval(&Event::new(doc.clone())), want, "{doc}");
+    }
+    // Different case sensitivity stays apart, with the same results.
+    check(
+        json!({"a": "Ab"}),
+        &[
+            (r#"a == "ab" or a : "AB""#, T),
+            (r#"a == "ab" or a like "ab""#, F),
+            (r#"a == "ab" or missing == "x""#, N),
+        ],
+    );
+}

@@ -190,7 +190,11 @@ fn time_eviction_frees_state_older_than_maxspan() {
     let q = seq(&["k"], Some(5), vec![stage(&["a"]), stage(&["b"])], None);
     let mut m: SequenceMatcher<u64> = SequenceMatcher::new(&q);
     for (i, k) in ["x", "y", "z"].iter().enumerate() {
-        m.push(&event(&(i as u64, i as i64, "a", Some(k))), i as i64 * S, i as u64);
+        m.push(
+            &event(&(i as u64, i as i64, "a", Some(k))),
+            i as i64 * S,
+            i as u64,
+        );
     }
     assert_eq!(m.partials(), 3);
     assert!(m.expire(7 * S).is_empty());
@@ -409,7 +413,10 @@ fn samples_one_distinct_event_per_filter_unordered() {
     ];
     assert_eq!(
         sample_run(&q, SampleConfig::default(), &evs),
-        vec![("h1".to_string(), vec![2, 1]), ("h3".to_string(), vec![4, 5])]
+        vec![
+            ("h1".to_string(), vec![2, 1]),
+            ("h3".to_string(), vec![4, 5])
+        ]
     );
     // With max_samples_per_key = 2, h1 gets a second sample from unused events 6 and 7.
     let cfg = SampleConfig {
@@ -443,4 +450,124 @@ fn sample_keys_are_capped() {
         assert!(m.keys() <= 50);
     }
     assert!(m.stats().evicted_cap >= 450);
+}
+
+// ---- The same semantics through the EQL parser --------------------------------------------
+
+use spawnguard_query::{compile, CompileOptions, Language, QueryKind};
+
+fn eql_sequence(text: &str) -> Sequence {
+    match compile(Language::Eql, text, &CompileOptions::default()) {
+        Ok(q) => match q.kind {
+            QueryKind::Sequence(s) => s,
+            other => panic!("not a sequence: {other:?}"),
+        },
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn eql_docs_example_by_user() {
+    // Same timeline as `state_machine_example_from_the_elasticsearch_docs`, with `tag` as the
+    // process name and `k` as the user: sequences [2,4,9] (root) and [6,8,10] (elk).
+    let q = eql_sequence(
+        r#"sequence by k
+             [any where tag == "attrib"]
+             [any where tag == "bash"]
+             [any where tag == "cat"]"#,
+    );
+    let r = Some("root");
+    let e = Some("elk");
+    let evs = [
+        (1, 1, "attrib", r),
+        (2, 2, "attrib", r),
+        (3, 3, "bash", e),
+        (4, 4, "bash", r),
+        (5, 5, "bash", r),
+        (6, 6, "attrib", e),
+        (7, 7, "attrib", r),
+        (8, 8, "bash", e),
+        (9, 9, "cat", r),
+        (10, 10, "cat", e),
+        (11, 11, "cat", r),
+    ];
+    assert_eq!(run(&q, &evs), vec![vec![2, 4, 9], vec![6, 8, 10]]);
+}
+
+#[test]
+fn eql_per_stage_keys_until_runs_and_maxspan() {
+    // sequence with maxspan=10s [a] by k [b] by k with runs=2 until [c] by k
+    //  1 a x @0     x: A=[1]
+    //  2 b x @1     x: B1=[1,2]
+    //  3 c y @2     until for y: nothing pending on y
+    //  4 b x @3     x: complete [1,2,4]
+    //  5 a x @20    x: A=[5]
+    //  6 c x @21    until for x: drops [5]
+    //  7 b x @22    x: nothing pending
+    //  8 a z @30    z: A=[8]
+    //  9 b z @35    z: B1=[8,9]
+    // 10 b z @41    41-30 = 11 > 10: dropped
+    let q = eql_sequence(
+        r#"sequence with maxspan=10s
+             [any where tag == "a"] by k
+             [any where tag == "b"] by k with runs=2
+           until [any where tag == "c"] by k"#,
+    );
+    let evs = [
+        (1, 0, "a", Some("x")),
+        (2, 1, "b", Some("x")),
+        (3, 2, "c", Some("y")),
+        (4, 3, "b", Some("x")),
+        (5, 20, "a", Some("x")),
+        (6, 21, "c", Some("x")),
+        (7, 22, "b", Some("x")),
+        (8, 30, "a", Some("z")),
+        (9, 35, "b", Some("z")),
+        (10, 41, "b", Some("z")),
+    ];
+    assert_eq!(run(&q, &evs), vec![vec![1, 2, 4]]);
+}
+
+#[test]
+fn eql_missing_event() {
+    // sequence by k with maxspan=5s [a] ![m]
+    // x: a@0, m@2       -> dropped
+    // y: a@1, m@7       -> 7-1 = 6 > 5: match [2]
+    let q = eql_sequence(
+        r#"sequence by k with maxspan=5s
+             [any where tag == "a"]
+            ![any where tag == "m"]"#,
+    );
+    let evs = [
+        (1, 0, "a", Some("x")),
+        (2, 1, "a", Some("y")),
+        (3, 2, "m", Some("x")),
+        (4, 7, "m", Some("y")),
+    ];
+    assert_eq!(run(&q, &evs), vec![vec![2]]);
+}
+
+#[test]
+fn eql_sample() {
+    // sample by k [a] [b]: x gets [a@3, b@1]; y only has b: nothing.
+    let q = match compile(
+        Language::Eql,
+        r#"sample by k [any where tag == "a"] [any where tag == "b"]"#,
+        &CompileOptions::default(),
+    ) {
+        Ok(q) => match q.kind {
+            QueryKind::Sample(s) => s,
+            other => panic!("not a sample: {other:?}"),
+        },
+        Err(e) => panic!("{e}"),
+    };
+    let evs = [
+        (1, 1, "b", Some("x")),
+        (2, 2, "b", Some("y")),
+        (3, 3, "a", Some("x")),
+    ];
+    assert_eq!(
+        sample_run(&q, SampleConfig::default(), &evs),
+        vec![("x".to_string(), vec![3, 1])]
+    );
 }

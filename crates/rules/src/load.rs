@@ -94,18 +94,15 @@ pub fn load_text(source: &str, text: &str) -> LoadReport {
             let off = e.span().map(|s| s.start).unwrap_or(0);
             let (l, c) = line_col(text, off);
             let msg = e.message().trim().replace('\n', "; ");
-            report.problems.push(Problem::error(
-                source,
-                l,
-                c,
-                format!("invalid TOML: {msg}"),
-            ));
+            report
+                .problems
+                .push(Problem::error(source, l, c, format!("invalid TOML: {msg}")));
             return report;
         }
     };
     let mut cx = Ctx::new(source, text);
     match parse(&mut cx, &root) {
-        Outcome::Run(rule) => report.rules.push(rule),
+        Outcome::Run(rule) => report.rules.push(*rule),
         Outcome::Skip(s) => report.skipped.push(s),
         Outcome::Invalid => {}
     }
@@ -114,7 +111,7 @@ pub fn load_text(source: &str, text: &str) -> LoadReport {
 }
 
 enum Outcome {
-    Run(LoadedRule),
+    Run(Box<LoadedRule>),
     Skip(Skipped),
     Invalid,
 }
@@ -158,7 +155,10 @@ fn parse(cx: &mut Ctx, root: &Table) -> Outcome {
         Some(Value::Table(t)) => metadata.extend(t.iter().map(|(k, v)| (k.clone(), v.clone()))),
         Some(other) => cx.error_value(
             &["metadata"],
-            format!("`metadata` must be a table, found {}", article(other.type_str())),
+            format!(
+                "`metadata` must be a table, found {}",
+                article(other.type_str())
+            ),
         ),
     }
     let rule = match root.get("rule") {
@@ -166,7 +166,10 @@ fn parse(cx: &mut Ctx, root: &Table) -> Outcome {
         Some(other) => {
             cx.error_value(
                 RULE,
-                format!("`rule` must be a table, found {}", article(other.type_str())),
+                format!(
+                    "`rule` must be a table, found {}",
+                    article(other.type_str())
+                ),
             );
             return Outcome::Invalid;
         }
@@ -217,7 +220,9 @@ fn parse(cx: &mut Ctx, root: &Table) -> Outcome {
     let tiebreaker_field = cx.str(rule, RULE, "tiebreaker_field", false);
     let max_signals = cx.u64(rule, RULE, "max_signals", false);
     let version = cx.u64(rule, RULE, "version", false);
-    let tags = cx.str_list(rule, RULE, "tags", false, false).unwrap_or_default();
+    let tags = cx
+        .str_list(rule, RULE, "tags", false, false)
+        .unwrap_or_default();
     let references = cx
         .str_list(rule, RULE, "references", false, false)
         .unwrap_or_default();
@@ -277,7 +282,7 @@ fn parse(cx: &mut Ctx, root: &Table) -> Outcome {
         }
         _ => None,
     };
-    let runnable = matches!(&rule_type, Some(_)) && skip.is_none();
+    let runnable = rule_type.is_some() && skip.is_none();
     let query = cx.str(rule, RULE, "query", runnable);
 
     let new_terms = match rule_type {
@@ -288,11 +293,8 @@ fn parse(cx: &mut Ctx, root: &Table) -> Outcome {
         Some(RuleType::Threshold) => sections::threshold(cx, rule),
         _ => None,
     };
-    let alert_suppression = sections::alert_suppression(
-        cx,
-        rule,
-        !matches!(rule_type, Some(RuleType::Threshold)),
-    );
+    let alert_suppression =
+        sections::alert_suppression(cx, rule, !matches!(rule_type, Some(RuleType::Threshold)));
 
     if let Some((reason, _)) = skip.or(lucene_skip.map(|r| (r, false))) {
         return Outcome::Skip(Skipped {
@@ -386,10 +388,10 @@ fn parse(cx: &mut Ctx, root: &Table) -> Outcome {
         metadata,
         raw: rule.clone(),
     };
-    Outcome::Run(LoadedRule {
+    Outcome::Run(Box::new(LoadedRule {
         rule: Arc::new(rule),
         query: compiled,
-    })
+    }))
 }
 
 /// A query error, moved from its place in the query text to its place in the file.

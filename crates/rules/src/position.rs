@@ -53,7 +53,10 @@ impl<'a> Spans<'a> {
         let mut key_span = None;
         for seg in path {
             if let Ok(i) = seg.parse::<usize>() {
-                if !matches!(cur, Item::ArrayOfTables(_) | Item::Value(toml_edit::Value::Array(_))) {
+                if !matches!(
+                    cur,
+                    Item::ArrayOfTables(_) | Item::Value(toml_edit::Value::Array(_))
+                ) {
                     return None;
                 }
                 // `Item::get` with an index reaches entries of arrays and arrays of tables.
@@ -156,7 +159,11 @@ pub fn string_offset_to_file(text: &str, span: &Range<usize>, decoded: usize) ->
         }
         match bytes.get(i + 1) {
             Some(b'u') | Some(b'U') => {
-                let n = if bytes.get(i + 1) == Some(&b'u') { 4 } else { 8 };
+                let n = if bytes.get(i + 1) == Some(&b'u') {
+                    4
+                } else {
+                    8
+                };
                 let w = text
                     .get(i + 2..i + 2 + n)
                     .and_then(|h| u32::from_str_radix(h, 16).ok())
@@ -237,8 +244,14 @@ mod tests {
         assert_eq!(line_col(t, s.table_start(&["rule"])), (4, 1));
         assert_eq!(line_col(t, s.value_start(&["rule", "name"])), (5, 8));
         assert_eq!(line_col(t, s.key_start(&["rule", "name"])), (5, 1));
-        assert_eq!(line_col(t, s.value_start(&["rule", "threat", "1", "framework"])), (11, 13));
-        assert_eq!(line_col(t, s.value_start(&["rule", "threat", "1"])), (10, 1));
+        assert_eq!(
+            line_col(t, s.value_start(&["rule", "threat", "1", "framework"])),
+            (11, 13)
+        );
+        assert_eq!(
+            line_col(t, s.value_start(&["rule", "threat", "1"])),
+            (10, 1)
+        );
         assert_eq!(line_col(t, s.value_start(&["rule", "nope"])), (4, 1));
     }
 }

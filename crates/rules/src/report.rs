@@ -65,7 +65,13 @@ impl fmt::Display for Problem {
     /// followed by the snippet lines if any.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.line == 0 {
-            write!(f, "{}: {}: {}", self.source, self.severity.as_str(), self.message)?;
+            write!(
+                f,
+                "{}: {}: {}",
+                self.source,
+                self.severity.as_str(),
+                self.message
+            )?;
         } else {
             write!(
                 f,

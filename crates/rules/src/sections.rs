@@ -9,9 +9,8 @@ const RULE: &[&str] = &["rule"];
 
 /// Parses a relative time like `now-7d` (units `s`, `m`, `h`, `d`) into seconds.
 pub fn parse_now_minus(s: &str) -> Result<u64, String> {
-    let bad = || {
-        format!("`{s}` is not a time like `now-7d` (a whole number followed by s, m, h or d)")
-    };
+    let bad =
+        || format!("`{s}` is not a time like `now-7d` (a whole number followed by s, m, h or d)");
     let rest = s.trim().strip_prefix("now-").ok_or_else(bad)?;
     parse_duration(rest).ok_or_else(bad)
 }
@@ -70,7 +69,11 @@ pub(crate) fn new_terms(cx: &mut Ctx, rule: &Table) -> Option<NewTerms> {
         }
         Some(Value::String(s)) => (
             Some(s.clone()),
-            vec!["rule".into(), "new_terms".into(), "history_window_start".into()],
+            vec![
+                "rule".into(),
+                "new_terms".into(),
+                "history_window_start".into(),
+            ],
         ),
         Some(Value::Array(entries)) => {
             let found = entries.iter().enumerate().find_map(|(i, e)| {
@@ -158,7 +161,10 @@ pub(crate) fn threshold(cx: &mut Ctx, rule: &Table) -> Option<Threshold> {
     let fields = cx.str_list(th, base, "field", true, true);
     let value = cx.u64(th, base, "value", true);
     if value == Some(0) {
-        cx.error_value(&path(base, "value"), "`rule.threshold.value` must be at least 1");
+        cx.error_value(
+            &path(base, "value"),
+            "`rule.threshold.value` must be at least 1",
+        );
     }
     let mut cardinality = Vec::new();
     let mut card_ok = true;
@@ -252,7 +258,9 @@ pub(crate) fn alert_suppression(
     if strategy != "suppress" && strategy != "doNotSuppress" {
         cx.error_value(
             &path(base, "missing_fields_strategy"),
-            format!("unknown missing_fields_strategy `{strategy}` (expected suppress or doNotSuppress)"),
+            format!(
+                "unknown missing_fields_strategy `{strategy}` (expected suppress or doNotSuppress)"
+            ),
         );
     }
     Some(AlertSuppression {
@@ -267,7 +275,13 @@ pub(crate) fn investigation_fields(cx: &mut Ctx, rule: &Table) -> Vec<String> {
     match rule.get("investigation_fields") {
         None => Vec::new(),
         Some(Value::Table(t)) => cx
-            .str_list(t, &["rule", "investigation_fields"], "field_names", true, false)
+            .str_list(
+                t,
+                &["rule", "investigation_fields"],
+                "field_names",
+                true,
+                false,
+            )
             .unwrap_or_default(),
         Some(Value::Array(_)) => cx
             .str_list(rule, RULE, "investigation_fields", false, false)

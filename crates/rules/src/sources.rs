@@ -91,7 +91,12 @@ pub fn load_dirs(dirs: &[PathBuf]) -> LoadReport {
     report
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, problems: &mut Vec<Problem>, seen: &mut HashSet<PathBuf>) {
+fn walk(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    problems: &mut Vec<Problem>,
+    seen: &mut HashSet<PathBuf>,
+) {
     // Symlinked directories could loop; each real directory is read once.
     if let Ok(real) = dir.canonicalize() {
         if !seen.insert(real) {
@@ -153,10 +158,7 @@ pub fn load_sources(files: impl IntoIterator<Item = (String, String)>) -> LoadRe
                     &r.rule.source,
                     l,
                     c,
-                    format!(
-                        "duplicate rule_id `{}`: {prev} has it too",
-                        r.rule.rule_id
-                    ),
+                    format!("duplicate rule_id `{}`: {prev} has it too", r.rule.rule_id),
                 ));
             }
             None => {

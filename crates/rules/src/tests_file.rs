@@ -134,10 +134,15 @@ mod tests {
     #[test]
     fn parse_errors_name_file_line_column() {
         let e = parse_tests("x.tests.json", "{\"cases\": [\n  {\"name\": 1}\n]}");
-        let p = e.err().map(|p| (p.line, p.message.contains("invalid type")));
+        let p = e
+            .err()
+            .map(|p| (p.line, p.message.contains("invalid type")));
         assert_eq!(p, Some((2, true)));
         let e = parse_tests("x.tests.json", "{\"cases\": [ {\"name\": \"a\", \"expect_alerts\": 0, \"events\": [], \"expects\": {}} ]}");
-        assert!(e.err().map(|p| p.message.contains("unknown field `expects`")).unwrap_or(false));
+        assert!(e
+            .err()
+            .map(|p| p.message.contains("unknown field `expects`"))
+            .unwrap_or(false));
     }
 
     #[test]
@@ -151,7 +156,10 @@ mod tests {
         let d = check_case(&case, &[alert.clone(), alert]);
         assert_eq!(d.len(), 3, "{d:?}");
         assert_eq!(d[0], "expected 1 alert, got 2");
-        assert!(d[1].contains("field spawnguard.host.environment expected \"ci\" got \"prod\""), "{d:?}");
+        assert!(
+            d[1].contains("field spawnguard.host.environment expected \"ci\" got \"prod\""),
+            "{d:?}"
+        );
         assert!(check_case(&case, &[]).len() == 1);
     }
 }

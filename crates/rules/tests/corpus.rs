@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/detection-rules/rules/linux")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpus/detection-rules/rules/linux")
 }
 
 /// `type = "…"` and `language = "…"` of each file, read without the loader.
@@ -20,7 +21,11 @@ fn declared(text: &str, key: &str) -> Option<String> {
 #[test]
 fn linux_corpus_loads() {
     let dir = corpus_dir();
-    assert!(dir.is_dir(), "the detection-rules corpus is missing: {}", dir.display());
+    assert!(
+        dir.is_dir(),
+        "the detection-rules corpus is missing: {}",
+        dir.display()
+    );
 
     // What the files declare, counted independently of the loader.
     let mut files = 0usize;
@@ -35,26 +40,44 @@ fn linux_corpus_loads() {
         let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         let ty = declared(&text, "type").unwrap_or_else(|| panic!("{}: no type", p.display()));
         let lang = declared(&text, "language").unwrap_or_default();
-        let runs = matches!(ty.as_str(), "eql" | "query" | "new_terms" | "threshold") && lang != "lucene";
-        *(if runs { &mut want_run } else { &mut want_skip }).entry(ty).or_default() += 1;
+        let runs =
+            matches!(ty.as_str(), "eql" | "query" | "new_terms" | "threshold") && lang != "lucene";
+        *(if runs { &mut want_run } else { &mut want_skip })
+            .entry(ty)
+            .or_default() += 1;
     }
     assert!(files > 100, "only {files} rule files in {}", dir.display());
 
     let report = load_dirs(&[dir]);
     let errors: Vec<String> = report.errors().map(|p| p.to_string()).collect();
-    assert!(errors.is_empty(), "{} errors:\n{}", errors.len(), errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{} errors:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
 
     let mut got_run: BTreeMap<String, usize> = BTreeMap::new();
     for r in &report.rules {
-        *got_run.entry(r.rule.rule_type.as_str().to_string()).or_default() += 1;
+        *got_run
+            .entry(r.rule.rule_type.as_str().to_string())
+            .or_default() += 1;
         match &r.rule.rule_type {
             RuleType::NewTerms => {
-                let nt = r.rule.new_terms.as_ref().unwrap_or_else(|| panic!("{}: no new_terms", r.rule.source));
+                let nt = r
+                    .rule
+                    .new_terms
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{}: no new_terms", r.rule.source));
                 assert!((1..=3).contains(&nt.fields.len()), "{}", r.rule.source);
                 assert!(nt.history_window_secs > 0, "{}", r.rule.source);
             }
             RuleType::Threshold => {
-                let th = r.rule.threshold.as_ref().unwrap_or_else(|| panic!("{}: no threshold", r.rule.source));
+                let th = r
+                    .rule
+                    .threshold
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{}: no threshold", r.rule.source));
                 assert!(th.value >= 1, "{}", r.rule.source);
             }
             _ => {}
@@ -68,9 +91,19 @@ fn linux_corpus_loads() {
     }
     assert_eq!(got_run, want_run, "rules loaded by type");
     assert_eq!(got_skip, want_skip, "rules skipped by type");
-    assert_eq!(report.rules.len() + report.skipped.len(), files, "every file is loaded or skipped");
+    assert_eq!(
+        report.rules.len() + report.skipped.len(),
+        files,
+        "every file is loaded or skipped"
+    );
     for want in ["eql", "query", "new_terms", "threshold"] {
-        assert!(got_run.get(want).copied().unwrap_or(0) > 0, "no {want} rule loaded");
+        assert!(
+            got_run.get(want).copied().unwrap_or(0) > 0,
+            "no {want} rule loaded"
+        );
     }
-    assert!(!report.skipped.is_empty(), "the corpus has esql rules; they must be listed as skipped");
+    assert!(
+        !report.skipped.is_empty(),
+        "the corpus has esql rules; they must be listed as skipped"
+    );
 }

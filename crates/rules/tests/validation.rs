@@ -1,6 +1,8 @@
 //! Validation: every problem, at its line and column in the file.
 
-use spawnguard_rules::{load_dirs, load_text, tests_for, LoadReport, Problem, ProblemSeverity, RuleType, Severity};
+use spawnguard_rules::{
+    load_dirs, load_text, tests_for, LoadReport, Problem, ProblemSeverity, RuleType, Severity,
+};
 
 /// A valid EQL rule. Line numbers below refer to this text.
 const BASE: &str = r#"[metadata]
@@ -72,7 +74,10 @@ fn base_rule_loads() {
     assert_eq!(rule.query_line, 18, "the line after `query = '''`");
     assert_eq!(rule.mitre_ids(), ["TA0002", "T1059", "T1059.006"]);
     assert_eq!(rule.timestamp_override.as_deref(), Some("event.ingested"));
-    assert_eq!(rule.metadata.get("maturity").and_then(|v| v.as_str()), Some("production"));
+    assert_eq!(
+        rule.metadata.get("maturity").and_then(|v| v.as_str()),
+        Some("production")
+    );
     assert_eq!(r.rules[0].query.timestamp_field.to_string(), "@timestamp");
 }
 
@@ -94,7 +99,10 @@ fn missing_name() {
 fn bad_severity() {
     let (l, c, m) = only_error(&with("severity = \"medium\"", "severity = \"urgent\""));
     assert_eq!((l, c), (13, 12));
-    assert!(m.contains("unknown severity `urgent`") && m.contains("low, medium, high or critical"), "{m}");
+    assert!(
+        m.contains("unknown severity `urgent`") && m.contains("low, medium, high or critical"),
+        "{m}"
+    );
 }
 
 #[test]
@@ -110,7 +118,10 @@ fn bad_risk_score() {
 #[test]
 fn query_syntax_error_deep_in_multiline_query() {
     // The stray `)` is on the query's third line, which is line 20 of the file.
-    let text = with("process.name in (\"sh\", \"bash\")\n", "process.name in (\"sh\", \"bash\"))\n");
+    let text = with(
+        "process.name in (\"sh\", \"bash\")\n",
+        "process.name in (\"sh\", \"bash\"))\n",
+    );
     let r = load_text("t.toml", &text);
     let e = errors(&r);
     assert_eq!(e.len(), 1, "{:#?}", r.problems);
@@ -119,7 +130,9 @@ fn query_syntax_error_deep_in_multiline_query() {
     let shown = e[0].to_string();
     assert!(shown.starts_with("t.toml:20:33: error: query: "), "{shown}");
     assert!(
-        shown.ends_with("  |   process.name in (\"sh\", \"bash\"))\n  |                                 ^"),
+        shown.ends_with(
+            "  |   process.name in (\"sh\", \"bash\"))\n  |                                 ^"
+        ),
         "{shown}"
     );
 }
@@ -136,7 +149,12 @@ fn query_error_in_single_line_escaped_string() {
     assert_eq!(e.len(), 1, "{:#?}", r.problems);
     let line = text.lines().nth(e[0].line - 1).unwrap_or("");
     let col_of_paren = line.rfind(')').map(|i| i + 1);
-    assert_eq!((e[0].line, Some(e[0].column)), (17, col_of_paren), "{}", e[0]);
+    assert_eq!(
+        (e[0].line, Some(e[0].column)),
+        (17, col_of_paren),
+        "{}",
+        e[0]
+    );
 }
 
 #[test]
@@ -183,7 +201,10 @@ fn new_terms_loads_window_and_fields() {
     );
     let (l, c, m) = only_error(&missing);
     assert_eq!((l, c), (19, 1), "{m}");
-    assert_eq!(m, "missing required key `rule.new_terms.history_window_start`");
+    assert_eq!(
+        m,
+        "missing required key `rule.new_terms.history_window_start`"
+    );
 }
 
 #[test]
@@ -192,8 +213,16 @@ fn unknown_type() {
     let e = errors(&r);
     assert_eq!(e.len(), 1, "{:#?}", r.problems);
     assert_eq!((e[0].line, e[0].column), (16, 8));
-    assert!(e[0].message.contains("unknown rule type `eqll`"), "{}", e[0]);
-    assert_eq!(r.skipped.len(), 1, "listed as skipped too, never silently dropped");
+    assert!(
+        e[0].message.contains("unknown rule type `eqll`"),
+        "{}",
+        e[0]
+    );
+    assert_eq!(
+        r.skipped.len(),
+        1,
+        "listed as skipped too, never silently dropped"
+    );
     assert_eq!(r.skipped[0].rule_type, "eqll");
 }
 
@@ -201,8 +230,16 @@ fn unknown_type() {
 fn every_problem_is_reported() {
     let text = with("severity = \"medium\"", "severity = \"urgent\"")
         .replacen("risk_score = 47", "risk_score = -1", 1)
-        .replacen("description = \"A Python interpreter started a shell.\"\n", "", 1)
-        .replacen("tags = [\"OS: Linux\"]", "tags = [\"OS: Linux\", 3]\nfavourite_colour = \"blue\"", 1);
+        .replacen(
+            "description = \"A Python interpreter started a shell.\"\n",
+            "",
+            1,
+        )
+        .replacen(
+            "tags = [\"OS: Linux\"]",
+            "tags = [\"OS: Linux\", 3]\nfavourite_colour = \"blue\"",
+            1,
+        );
     let r = load_text("t.toml", &text);
     let shown: Vec<String> = r.problems.iter().map(|p| p.to_string()).collect();
     let want = [
@@ -225,7 +262,11 @@ fn language_must_match_type_and_lucene_is_skipped() {
     assert_eq!((l, c), (8, 12));
     assert_eq!(m, "`rule.language` is `kuery` but a eql rule needs `eql`");
 
-    let lucene = with("language = \"eql\"", "language = \"lucene\"").replacen("type = \"eql\"", "type = \"query\"", 1);
+    let lucene = with("language = \"eql\"", "language = \"lucene\"").replacen(
+        "type = \"eql\"",
+        "type = \"query\"",
+        1,
+    );
     let r = load_text("t.toml", &lucene);
     assert!(r.problems.is_empty(), "{:#?}", r.problems);
     assert_eq!(r.skipped.len(), 1);
@@ -235,12 +276,19 @@ fn language_must_match_type_and_lucene_is_skipped() {
 #[test]
 fn other_types_are_skipped_with_reasons() {
     for ty in ["esql", "machine_learning", "threat_match"] {
-        let r = load_text("t.toml", &with("type = \"eql\"", &format!("type = \"{ty}\"")));
+        let r = load_text(
+            "t.toml",
+            &with("type = \"eql\"", &format!("type = \"{ty}\"")),
+        );
         assert!(!r.has_errors(), "{ty}: {:#?}", r.problems);
         assert_eq!(r.skipped.len(), 1, "{ty}");
         assert_eq!(r.skipped[0].rule_type, ty);
         assert_eq!(r.skipped[0].name, "Python spawning a shell");
-        assert!(r.skipped[0].reason.contains(ty), "{ty}: {}", r.skipped[0].reason);
+        assert!(
+            r.skipped[0].reason.contains(ty),
+            "{ty}: {}",
+            r.skipped[0].reason
+        );
     }
 }
 
@@ -256,14 +304,26 @@ fn threshold_suppression_and_investigation_fields() {
     let r = load_text("t.toml", &text);
     assert!(r.problems.is_empty(), "{:#?}", r.problems);
     let rule = &r.rules[0].rule;
-    let th = rule.threshold.clone().unwrap_or_else(|| panic!("no threshold"));
+    let th = rule
+        .threshold
+        .clone()
+        .unwrap_or_else(|| panic!("no threshold"));
     assert_eq!(th.fields, ["host.id", "user.name"]);
     assert_eq!(th.value, 15);
-    assert_eq!((th.cardinality[0].field.as_str(), th.cardinality[0].value), ("process.args", 100));
-    let s = rule.alert_suppression.clone().unwrap_or_else(|| panic!("no suppression"));
+    assert_eq!(
+        (th.cardinality[0].field.as_str(), th.cardinality[0].value),
+        ("process.args", 100)
+    );
+    let s = rule
+        .alert_suppression
+        .clone()
+        .unwrap_or_else(|| panic!("no suppression"));
     assert_eq!(s.duration_secs, Some(7200));
     assert_eq!(s.missing_fields_strategy, "doNotSuppress");
-    assert_eq!(rule.investigation_fields, ["host.name", "process.command_line"]);
+    assert_eq!(
+        rule.investigation_fields,
+        ["host.name", "process.command_line"]
+    );
 
     let (l, c, m) = only_error(&text.replacen("value = 15\n", "", 1));
     assert_eq!((l, c), (20, 1), "{m}");
@@ -286,23 +346,41 @@ fn duplicates_dirs_and_tests_files() {
         r#"{"cases": [{"name": "fires", "expect_alerts": 1, "events": [{"process": {"name": "sh"}}]}]}"#,
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(sub.join("b.tests.json"), "{\"cases\": [\n  {\"name\": \"x\",\n   \"expect_alerts\": \"one\", \"events\": []}]}")
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        sub.join("b.tests.json"),
+        "{\"cases\": [\n  {\"name\": \"x\",\n   \"expect_alerts\": \"one\", \"events\": []}]}",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let r = load_dirs(&[dir.path().to_path_buf(), dir.path().join("nope")]);
     assert_eq!(r.rules.len(), 2);
     let e: Vec<String> = r.errors().map(|p| p.to_string()).collect();
     assert_eq!(e.len(), 2, "{e:#?}");
-    assert!(e[0].contains("nope") && e[0].contains("cannot read"), "{e:#?}");
-    assert!(e[1].contains("b.toml:12:11: error: duplicate rule_id `11111111-2222-3333-4444-555555555555`"), "{e:#?}");
+    assert!(
+        e[0].contains("nope") && e[0].contains("cannot read"),
+        "{e:#?}"
+    );
+    assert!(
+        e[1].contains(
+            "b.toml:12:11: error: duplicate rule_id `11111111-2222-3333-4444-555555555555`"
+        ),
+        "{e:#?}"
+    );
     assert!(r.rules[0].rule.source.ends_with("a.toml"), "sorted");
 
     let a = tests_for(&r.rules[0].rule.source);
-    let a = a.unwrap_or_else(|| panic!("a.tests.json not found")).unwrap_or_else(|p| panic!("{p}"));
+    let a = a
+        .unwrap_or_else(|| panic!("a.tests.json not found"))
+        .unwrap_or_else(|p| panic!("{p}"));
     assert_eq!(a.cases[0].expect_alerts, 1);
     let b = tests_for(&r.rules[1].rule.source).unwrap_or_else(|| panic!("b.tests.json not found"));
-    let p = b.err().unwrap_or_else(|| panic!("b.tests.json must not parse"));
+    let p = b
+        .err()
+        .unwrap_or_else(|| panic!("b.tests.json must not parse"));
     assert_eq!((p.line, p.severity), (3, ProblemSeverity::Error), "{p}");
-    assert!(p.source.ends_with("b.tests.json") && p.message.contains("invalid type"), "{p}");
+    assert!(
+        p.source.ends_with("b.tests.json") && p.message.contains("invalid type"),
+        "{p}"
+    );
     std::fs::remove_file(sub.join("a.tests.json")).unwrap_or_else(|e| panic!("{e}"));
     assert!(tests_for(&r.rules[0].rule.source).is_none());
 }

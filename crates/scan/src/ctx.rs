@@ -14,12 +14,14 @@ pub const MAX_INFLATE: u64 = 2 << 30;
 
 pub(crate) struct Ctx {
     pub report: FileReport,
+    /// Disable the skim fast path (tests compare both paths).
+    pub full_walk_only: bool,
     seen_lits: HashSet<String>,
 }
 
 impl Ctx {
     pub fn new(report: FileReport) -> Self {
-        Ctx { report, seen_lits: HashSet::new() }
+        Ctx { report, full_walk_only: false, seen_lits: HashSet::new() }
     }
 
     pub fn error(&mut self, member: &str, offset: u64, message: impl Into<String>) {

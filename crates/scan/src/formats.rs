@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use crate::ctx::{Ctx, MAX_DEPTH, MAX_INFLATE};
-use crate::pickle::Walker;
+use crate::pickle::{skim, Skim, Walker};
 
 /// `torch.save` legacy format starts with this pickled magic number (LONG1 0x1950a86a20f9469cfc6c).
 const TORCH_LEGACY_MAGIC: &[u8] = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.";
@@ -103,20 +103,23 @@ fn decompress(data: &[u8]) -> Option<(&'static str, Vec<u8>, Option<String>)> {
     None
 }
 
-fn lzma_rs_decode(data: &[u8], xz: bool) -> (Vec<u8>, Option<String>) {
-    struct Limited(Vec<u8>);
-    impl std::io::Write for Limited {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            if self.0.len() as u64 + b.len() as u64 > MAX_INFLATE {
-                return Err(std::io::Error::other("decoded size limit reached"));
-            }
-            self.0.extend_from_slice(b);
-            Ok(b.len())
+/// A `Write` sink that refuses to grow past [`MAX_INFLATE`] (decompression bombs).
+pub(crate) struct Limited(pub Vec<u8>);
+
+impl std::io::Write for Limited {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() as u64 + b.len() as u64 > MAX_INFLATE {
+            return Err(std::io::Error::other("decoded size limit reached"));
         }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+        self.0.extend_from_slice(b);
+        Ok(b.len())
     }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn lzma_rs_decode(data: &[u8], xz: bool) -> (Vec<u8>, Option<String>) {
     let mut out = Limited(Vec::new());
     let mut input = std::io::BufReader::new(data);
     let res = if xz {
@@ -142,6 +145,20 @@ pub(crate) fn walk_pickles(ctx: &mut Ctx, data: &[u8], start: usize, member: &st
                 ctx.error(member, pos as u64, format!("not a pickle: first byte 0x{:02x} is not an opcode", data[pos]));
             }
             break;
+        }
+        let fast = if ctx.full_walk_only { Skim::NeedsWalk } else { skim(data, pos) };
+        if let Skim::Safe { end, globals, lits } = fast {
+            if globals > 0 || end - pos >= 2 || (first && forced) {
+                for l in lits {
+                    ctx.literal(l);
+                }
+                ctx.report.pickles += 1;
+                ctx.format("pickle");
+                any = true;
+                pos = end;
+                first = false;
+                continue;
+            }
         }
         let mut w = Walker::new(data, ctx, member, depth);
         let out = w.run(pos);

@@ -48,6 +48,16 @@ pub fn scan_bytes(name: &str, data: &[u8]) -> FileReport {
     ctx.finish()
 }
 
+/// [`scan_bytes`] without the fast path: every pickle stream gets the full walk. Same results;
+/// exposed for differential tests and benchmarks.
+#[doc(hidden)]
+pub fn scan_bytes_full_walk(name: &str, data: &[u8]) -> FileReport {
+    let mut ctx = ctx::Ctx::new(FileReport::new(name, data.len() as u64));
+    ctx.full_walk_only = true;
+    formats::scan_content(&mut ctx, data, "", 0, false);
+    ctx.finish()
+}
+
 /// Scans one file. Problems opening or mapping it are reported in [`FileReport::errors`].
 pub fn scan_path(path: &Path) -> FileReport {
     let name = path.display().to_string();

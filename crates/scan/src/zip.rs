@@ -209,16 +209,19 @@ fn inflate(e: &Entry, raw: &[u8]) -> (Vec<u8>, Option<String>) {
                     alone.extend_from_slice(props);
                     alone.extend_from_slice(&raw[4 + plen..]);
                     let mut input = std::io::BufReader::new(&alone[..]);
-                    lzma_rs::lzma_decompress_with_options(
+                    let mut limited = crate::formats::Limited(Vec::new());
+                    let r = lzma_rs::lzma_decompress_with_options(
                         &mut input,
-                        &mut out,
+                        &mut limited,
                         &lzma_rs::decompress::Options {
                             unpacked_size: lzma_rs::decompress::UnpackedSize::UseProvided(Some(e.usize_)),
                             memlimit: None,
                             allow_incomplete: true,
                         },
                     )
-                    .map_err(|x| std::io::Error::other(x.to_string()))
+                    .map_err(|x| std::io::Error::other(x.to_string()));
+                    out = limited.0;
+                    r
                 }
                 _ => Err(std::io::Error::other("bad LZMA properties header")),
             }

@@ -1,7 +1,7 @@
 //! Property test: mutated and truncated corpus files never panic, and the walker's verdict on
 //! a prefix never hides a dangerous global that the prefix already contains.
 
-use spawnguard_scan::{scan_bytes, Verdict};
+use spawnguard_scan::{scan_bytes, scan_bytes_full_walk, Verdict};
 use std::path::Path;
 
 struct XorShift(u64);
@@ -67,8 +67,24 @@ fn mutated_inputs_never_panic() {
                 }
             }
         }
-        let r = std::panic::catch_unwind(|| scan_bytes("mutant", &data));
-        assert!(r.is_ok(), "iteration {i}: panic on a mutant of {name}");
+        let fast = std::panic::catch_unwind(|| scan_bytes("mutant", &data));
+        let full = std::panic::catch_unwind(|| scan_bytes_full_walk("mutant", &data));
+        let (Ok(fast), Ok(full)) = (fast, full) else { panic!("iteration {i}: panic on a mutant of {name}") };
+        // the fast path may only skip work, never change the outcome
+        assert_eq!(fast.verdict, full.verdict, "iteration {i}: fast/full verdicts differ on a mutant of {name}");
+        assert_eq!(fast.findings, full.findings, "iteration {i}: findings differ on a mutant of {name}");
+    }
+}
+
+#[test]
+fn fast_path_agrees_with_full_walk_on_the_corpus() {
+    for (name, data) in corpus() {
+        let fast = scan_bytes("f", &data);
+        let full = scan_bytes_full_walk("f", &data);
+        assert_eq!(fast.verdict, full.verdict, "{name}");
+        assert_eq!(fast.findings, full.findings, "{name}");
+        assert_eq!(fast.errors, full.errors, "{name}");
+        assert_eq!(fast.pickles, full.pickles, "{name}");
     }
 }
 

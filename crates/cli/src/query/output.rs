@@ -24,7 +24,11 @@ fn command_line(ev: &Event) -> String {
     let cl = if cl.is_empty() {
         ev.values(&FieldPath::new("process.args"))
             .iter()
-            .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
             .collect::<Vec<_>>()
             .join(" ")
     } else {
@@ -103,7 +107,12 @@ fn print_table(out: &mut impl Write, rows: &[Vec<String>], header: &[&str]) -> s
 pub fn event_table(out: &mut impl Write, hits: &[Hit]) -> std::io::Result<()> {
     let rows: Vec<Vec<String>> = hits.iter().map(|h| row(&h.event)).collect();
     print_table(out, &rows, &HEADER)?;
-    writeln!(out, "({} event{})", hits.len(), if hits.len() == 1 { "" } else { "s" })
+    writeln!(
+        out,
+        "({} event{})",
+        hits.len(),
+        if hits.len() == 1 { "" } else { "s" }
+    )
 }
 
 /// Sequences or samples: NDJSON, one event per line, or a table with the match number and

@@ -47,7 +47,9 @@ impl Compiler<'_> {
             Node::And(ps) => Ok(Pred::And(
                 ps.iter().map(|p| self.pred(p)).collect::<R<_>>()?,
             )),
-            Node::Or(ps) => Ok(Pred::Or(ps.iter().map(|p| self.pred(p)).collect::<R<_>>()?)),
+            Node::Or(ps) => Ok(Pred::Or(merge_str_tests(
+                ps.iter().map(|p| self.pred(p)).collect::<R<_>>()?,
+            ))),
             Node::Not(x) => Ok(Pred::not(self.pred(x)?)),
             Node::Lit(Literal::Bool(b)) => Ok(Pred::Const(Some(*b))),
             Node::Lit(Literal::Null) => Ok(Pred::Const(None)),
@@ -308,6 +310,41 @@ impl Compiler<'_> {
         }
         Ok(Pred::or(parts))
     }
+}
+
+/// Joins the string tests of one field (with the same case sensitivity) under an `or` into
+/// one matcher: `a : "x" or a like~ "y*"` tests `a` once. Equivalent under three-valued
+/// logic, as both parts are null exactly when the field has no value.
+fn merge_str_tests(parts: Vec<Pred>) -> Vec<Pred> {
+    let mut out: Vec<Pred> = Vec::with_capacity(parts.len());
+    for p in parts {
+        let Pred::Str { field, matcher } = p else {
+            out.push(p);
+            continue;
+        };
+        let same = out.iter().position(|q| {
+            matches!(q, Pred::Str { field: f, matcher: m }
+                if *f == field && m.ignore_case() == matcher.ignore_case())
+        });
+        let Some(i) = same else {
+            out.push(Pred::Str { field, matcher });
+            continue;
+        };
+        if let Pred::Str { matcher: m, .. } = &out[i] {
+            let mut pats = m.patterns().to_vec();
+            pats.extend(matcher.patterns().iter().cloned());
+            // Building cannot fail: each pattern already compiled once.
+            if let Ok(merged) = StrMatcher::with_kinds(pats, matcher.ignore_case()) {
+                out[i] = Pred::Str {
+                    field,
+                    matcher: merged,
+                };
+                continue;
+            }
+        }
+        out.push(Pred::Str { field, matcher });
+    }
+    out
 }
 
 fn flip(op: CmpOp) -> CmpOp {

@@ -28,8 +28,10 @@ pub struct Parser<'s> {
     depth: usize,
 }
 
-/// How deeply parentheses, `not`, unary signs and operator chains may nest.
-pub const MAX_DEPTH: usize = 200;
+/// How deeply parentheses, function calls, `not`, unary signs and operator chains may nest
+/// (Elastic's rules nest at most 7 deep; 32 levels fit in 1 MiB of stack even in debug
+/// builds, whose frames are large).
+pub const MAX_DEPTH: usize = 32;
 
 pub(super) type R<T> = Result<T, ParseError>;
 
@@ -75,8 +77,16 @@ impl<'s> Parser<'s> {
     /// "unexpected X" at the current token, with what was expected.
     pub(super) fn unexpected(&self, expected: &[&str]) -> ParseError {
         let t = self.peek();
+        // Brackets, commas and pipes are quoted so that "expected `,`, `)`" reads well.
+        let shown = expected.iter().map(|e| {
+            if matches!(*e, "," | "(" | ")" | "[" | "]" | "![" | "|" | "=") {
+                format!("`{e}`")
+            } else {
+                e.to_string()
+            }
+        });
         self.err_at(Self::span_of(t), format!("unexpected {}", t.describe()))
-            .expected(expected.iter().copied())
+            .expected(shown)
     }
 
     pub(super) fn eat_punct(&mut self, p: &str) -> bool {
@@ -494,6 +504,9 @@ impl<'s> Parser<'s> {
     fn call(&mut self, name: &str, tilde: bool, name_span: Span) -> R<Ast> {
         self.bump(); // name
         self.bump(); // (
+                     // A call's frames are large: count it as a level of its own (its arguments are
+                     // `expr`s, which count another).
+        self.enter()?;
         let func = Func::from_name(name).ok_or_else(|| {
             self.err_at(name_span, format!("unknown function `{name}`"))
                 .expected(super::compile::FUNCTION_NAMES.iter().copied())
@@ -518,6 +531,7 @@ impl<'s> Parser<'s> {
             }
         }
         let close = self.expect_punct(")", &[",", ")"])?;
+        self.depth -= 1;
         let span = name_span.to(Self::span_of(&close));
         let (min, max) = func.arity();
         let n = args.len();

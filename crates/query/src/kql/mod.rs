@@ -22,6 +22,11 @@
 //!   addresses it covers (as on an `ip` field).
 //! * KQL is two-valued: a test on a field the document lacks is false, so `not f:x` matches
 //!   documents without `f`; `f:*` is false and `not f:*` true when `f` is missing.
+//! * `a:{ b:1 and c:2 }` is read as `a.b:1 and a.c:2`: each test may be met by a different
+//!   element of an array of objects under `a` (Kibana's `nested` query would require one
+//!   element to meet both; without a mapping we cannot know `a` is `nested`).
+//! * A bare `true`, `false` or `null` is compared as that text (`b:true` matches the boolean
+//!   `true` and the string `"true"`).
 //! * Ranges compare numbers numerically and other text by bytes; a date (RFC 3339) is also
 //!   compared with numeric dates as epoch milliseconds. A range value cannot be a wildcard.
 //! * Deliberate refusals, with a precise error: a value without a field (Kibana would search

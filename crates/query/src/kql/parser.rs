@@ -593,8 +593,13 @@ impl<'s> Parser<'s> {
                     if self.keyword_at(look).is_some() {
                         break;
                     }
-                    self.pos += c.len_utf8();
-                    parts.push(Part::Char(c, false));
+                    // Take the whole run at once (no quadratic rescans of long runs).
+                    parts.extend(
+                        self.src[self.pos..look]
+                            .chars()
+                            .map(|w| Part::Char(w, false)),
+                    );
+                    self.pos = look;
                 }
                 c => {
                     self.pos += c.len_utf8();

@@ -173,7 +173,11 @@ impl<T: Clone> SampleMatcher<T> {
             let Some((created, key)) = self.order.pop_front() else {
                 break;
             };
-            if self.states.get(&key).is_some_and(|st| st.created == created) {
+            if self
+                .states
+                .get(&key)
+                .is_some_and(|st| st.created == created)
+            {
                 self.states.remove(&key);
                 self.stats.evicted_cap += 1;
             }
@@ -188,7 +192,12 @@ impl<T: Clone> SampleMatcher<T> {
 
 /// Picks one candidate per filter, all different events (backtracking, in push order).
 fn choose_distinct<T>(cands: &[Vec<(u64, T)>]) -> Option<Vec<usize>> {
-    fn go<T>(cands: &[Vec<(u64, T)>], i: usize, used: &mut Vec<u64>, pick: &mut Vec<usize>) -> bool {
+    fn go<T>(
+        cands: &[Vec<(u64, T)>],
+        i: usize,
+        used: &mut Vec<u64>,
+        pick: &mut Vec<usize>,
+    ) -> bool {
         if i == cands.len() {
             return true;
         }

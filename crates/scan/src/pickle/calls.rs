@@ -226,7 +226,7 @@ fn render_call(func: &Val<'_>, args: &Val<'_>, kwargs: Option<&Val<'_>>) -> Stri
 
 /// Item size of a numpy dtype string as numpy's `dtype.__reduce__` writes it (`f8`, `<i4`,
 /// `U10`, `b1`, ...). `Some(0)` means an object dtype.
-pub(crate) fn itemsize(descr: &str) -> Option<u64> {
+fn itemsize(descr: &str) -> Option<u64> {
     let d = descr.trim_start_matches(['<', '>', '|', '=']);
     let mut chars = d.chars();
     let kind = chars.next()?;

@@ -1,9 +1,9 @@
 //! Pickle streams: the opcode walker and its value model.
 
 mod calls;
+mod skim;
 mod value;
 mod walker;
 
-#[cfg(test)]
-pub(crate) use calls::itemsize;
+pub(crate) use skim::{skim, Skim};
 pub(crate) use walker::Walker;

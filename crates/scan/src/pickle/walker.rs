@@ -33,8 +33,6 @@ pub(crate) struct Outcome {
     pub error: Option<Broke>,
     /// Globals resolved (including `EXT`).
     pub globals: usize,
-    /// A `PROTO` opcode was seen.
-    pub had_proto: bool,
 }
 
 pub(crate) struct Walker<'a, 'c> {
@@ -94,11 +92,10 @@ impl<'a, 'c> Walker<'a, 'c> {
 
     /// Walks one pickle from `start` up to and including its `STOP`.
     pub fn run(&mut self, start: usize) -> Outcome {
-        let mut had_proto = false;
-        let res = self.run_inner(start, &mut had_proto);
+        let res = self.run_inner(start);
         match res {
-            Ok(end) => Outcome { end, stopped: true, error: None, globals: self.n_globals, had_proto },
-            Err(b) => Outcome { end: b.offset, stopped: false, error: Some(b), globals: self.n_globals, had_proto },
+            Ok(end) => Outcome { end, stopped: true, error: None, globals: self.n_globals },
+            Err(b) => Outcome { end: b.offset, stopped: false, error: Some(b), globals: self.n_globals },
         }
     }
 
@@ -317,7 +314,7 @@ impl<'a, 'c> Walker<'a, 'c> {
 
     // ---- the loop -----------------------------------------------------------------------
 
-    fn run_inner(&mut self, start: usize, had_proto: &mut bool) -> R<usize> {
+    fn run_inner(&mut self, start: usize) -> R<usize> {
         let mut p = start;
         loop {
             let op_off = p;
@@ -600,7 +597,6 @@ impl<'a, 'c> Walker<'a, 'c> {
                         return broke(op_off, format!("unsupported pickle protocol {v}"));
                     }
                     self.proto = v;
-                    *had_proto = true;
                 }
                 0x95 => {
                     let n = self.le_u64(&mut p, 8, op_off)?;

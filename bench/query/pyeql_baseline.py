@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Baseline: the Python `eql` package (pip install eql) running one event query over NDJSON.
 
-Usage: eql_baseline.py QUERY FILE [MAX_BYTES]
+(Not named eql_*: the package imports every top-level module named eql_* as a plugin.)
+
+Usage: pyeql_baseline.py QUERY FILE [MAX_BYTES]
 
 Every line is parsed with json.loads and handed to eql's PythonEngine, the way the package
 evaluates queries locally. The package has no notion of ECS's `event.category` array, so the
