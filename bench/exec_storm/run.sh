@@ -18,6 +18,8 @@ root="$(cd "$here/../.." && pwd)"
 N="${N:-20000}"
 ROUNDS="${ROUNDS:-3}"
 JOBS="${JOBS:-1 2}"
+# Scheduling of the sensor process: the systemd unit runs it with Nice=-10 (see dist/systemd).
+SENSOR_NICE="${SENSOR_NICE:--10}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 outdir="${OUTDIR:-$here/out}"
 mkdir -p "$outdir"
@@ -25,7 +27,7 @@ OUT="${OUT:-$outdir/results.jsonl}"
 : > "$OUT"
 
 [ "$(id -u)" = 0 ] || { echo "run.sh: needs root (eBPF)" >&2; exit 1; }
-(cd "$root" && cargo build --release -q -p spawnguard-sensor --example exec_storm -p spawnguard-cli)
+(cd "$root" && cargo build --release -q -p spawnguard-sensor --example exec_storm && cargo build --release -q -p spawnguard-cli)
 EX="$CARGO_TARGET_DIR/release/examples/exec_storm"
 SG="$CARGO_TARGET_DIR/release/spawnguard"
 
@@ -39,14 +41,14 @@ for round in $(seq 1 "$ROUNDS"); do
     r=$(storm "$j"); echo "{\"mode\":\"base\",\"round\":$round,\"storm\":$r}" >> "$OUT"
     # sensor library
     rm -f "$outdir/ready" "$outdir/sensor.json"
-    "$EX" sensor --ready "$outdir/ready" --report "$outdir/sensor.json" & spid=$!
+    nice -n "$SENSOR_NICE" "$EX" sensor --ready "$outdir/ready" --report "$outdir/sensor.json" & spid=$!
     wait_file "$outdir/ready"
     r=$(storm "$j")
     sleep 0.5; kill -TERM "$spid"; wait "$spid" || true
     echo "{\"mode\":\"sensor\",\"round\":$round,\"storm\":$r,\"sensor\":$(cat "$outdir/sensor.json")}" >> "$OUT"
     # full watch
     rm -f "$outdir/watch.json" "$outdir/watch.err"
-    "$SG" watch --emit-events /dev/null --stats-interval 0 --report-json "$outdir/watch.json" 2> "$outdir/watch.err" & wpid=$!
+    nice -n "$SENSOR_NICE" "$SG" watch --emit-events /dev/null --stats-interval 0 --report-json "$outdir/watch.json" 2> "$outdir/watch.err" & wpid=$!
     for _ in $(seq 1 600); do grep -q "sensor attached" "$outdir/watch.err" 2>/dev/null && break; sleep 0.05; done
     r=$(storm "$j")
     sleep 0.5; kill -TERM "$wpid"; wait "$wpid" || true
@@ -57,7 +59,7 @@ done
 
 # Memory with a full table: 65,536 synthetic processes, then a small storm.
 rm -f "$outdir/ready" "$outdir/sensor.json"
-"$EX" sensor --table-fill 65536 --ready "$outdir/ready" --report "$outdir/sensor.json" & spid=$!
+nice -n "$SENSOR_NICE" "$EX" sensor --table-fill 65536 --ready "$outdir/ready" --report "$outdir/sensor.json" & spid=$!
 wait_file "$outdir/ready"
 r=$("$EX" storm --count 2000 --jobs 1)
 sleep 0.5; kill -TERM "$spid"; wait "$spid" || true

@@ -230,6 +230,12 @@ def main():
                 break
     except OSError:
         pass
+    marker = "<!-- sections below are kept when compare.py rewrites this file -->"
+    kept = ""
+    if os.path.exists(a.out):
+        old = open(a.out).read()
+        if marker in old:
+            kept = old[old.index(marker):]
     load = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else ["?"]
     with open(a.out, "w") as f:
         w = lambda s="": f.write(s + "\n")  # noqa: E731
@@ -293,6 +299,8 @@ def main():
         w("```")
         w("\n".join(open(a.install_log).read().strip().splitlines()[-15:]))
         w("```")
+        w()
+        w(kept.strip() if kept else marker)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,11 @@ pub enum Format {
 }
 
 #[derive(clap::Args)]
+#[command(after_help = "Exit status: 0 clean (safe or suspicious only), 1 dangerous found, \
+2 error (unreadable path or unparsable file) with nothing dangerous.\n\
+Files are recognised by content: pickle (protocols 0-5, concatenated), PyTorch zip and legacy, \
+numpy .npy/.npz, joblib (plain, zlib, gzip, bz2, xz, lzma), tar, 7z, nested pickles. \
+Nothing is ever unpickled.")]
 pub struct Args {
     /// Files or directories (scanned recursively)
     #[arg(required = true)]

@@ -107,6 +107,7 @@ pub fn load_text(source: &str, text: &str) -> LoadReport {
         Outcome::Invalid => {}
     }
     report.problems = cx.problems;
+    report.problems.sort_by_key(|p| (p.line, p.column));
     report
 }
 
@@ -189,6 +190,11 @@ fn parse(cx: &mut Ctx, root: &Table) -> Outcome {
     let rule_id = cx.str(rule, RULE, "rule_id", true);
     let description = cx.str(rule, RULE, "description", true);
     let type_s = cx.str(rule, RULE, "type", true);
+    for (key, v) in [("name", &name), ("rule_id", &rule_id), ("type", &type_s)] {
+        if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            cx.error_value(&["rule", key], format!("`rule.{key}` must not be empty"));
+        }
+    }
     let risk_score = cx.u64(rule, RULE, "risk_score", true);
     if let Some(r) = risk_score {
         if r > 100 {
@@ -218,6 +224,22 @@ fn parse(cx: &mut Ctx, root: &Table) -> Outcome {
     let building_block_type = cx.str(rule, RULE, "building_block_type", false);
     let event_category_override = cx.str(rule, RULE, "event_category_override", false);
     let tiebreaker_field = cx.str(rule, RULE, "tiebreaker_field", false);
+    if let Some(f) = &from {
+        if let Err(e) = sections::parse_now_minus(f) {
+            cx.warn_at(
+                cx.spans.value_start(&["rule", "from"]),
+                format!("`rule.from`: {e}; it is ignored"),
+            );
+        }
+    }
+    if let Some(i) = &interval {
+        if sections::parse_duration(i).is_none() {
+            cx.warn_at(
+                cx.spans.value_start(&["rule", "interval"]),
+                format!("`rule.interval` `{i}` is not a duration like `5m` (s, m, h or d); it is ignored"),
+            );
+        }
+    }
     let max_signals = cx.u64(rule, RULE, "max_signals", false);
     let version = cx.u64(rule, RULE, "version", false);
     let tags = cx
@@ -284,6 +306,9 @@ fn parse(cx: &mut Ctx, root: &Table) -> Outcome {
     };
     let runnable = rule_type.is_some() && skip.is_none();
     let query = cx.str(rule, RULE, "query", runnable);
+    if runnable && query.as_deref().is_some_and(|q| q.trim().is_empty()) {
+        cx.error_value(&["rule", "query"], "`rule.query` must not be empty");
+    }
 
     let new_terms = match rule_type {
         Some(RuleType::NewTerms) => sections::new_terms(cx, rule),

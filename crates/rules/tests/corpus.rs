@@ -107,3 +107,53 @@ fn linux_corpus_loads() {
         "the corpus has esql rules; they must be listed as skipped"
     );
 }
+
+/// Truncated and mangled rule files never panic and always say what is wrong.
+#[test]
+fn truncated_and_mangled_files_do_not_panic() {
+    let dir = corpus_dir();
+    assert!(
+        dir.is_dir(),
+        "the detection-rules corpus is missing: {}",
+        dir.display()
+    );
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let mut checked = 0;
+    for p in paths.iter().step_by(61) {
+        let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let cuts: Vec<usize> = (1..16).map(|i| text.len() * i / 16).collect();
+        for cut in cuts {
+            let mut cut = cut;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            for variant in [
+                text[..cut].to_string(),
+                format!("{}\u{0}{}", &text[..cut], &text[cut..]),
+                format!("{}'''{}", &text[..cut], &text[cut..]),
+                format!("{}[rule]\n{}", &text[..cut], &text[cut..]),
+            ] {
+                let r = spawnguard_rules::load_text("m.toml", &variant);
+                checked += 1;
+                // Either it loads, or is skipped, or an error says why (with a position).
+                if r.rules.is_empty() && r.skipped.is_empty() {
+                    let e = r.errors().next();
+                    assert!(
+                        e.is_some(),
+                        "nothing loaded and no error for a cut of {}",
+                        p.display()
+                    );
+                }
+                for e in r.errors() {
+                    assert!(e.line >= 1 && e.column >= 1, "{e}");
+                }
+            }
+        }
+    }
+    assert!(checked > 100);
+}

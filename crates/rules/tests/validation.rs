@@ -384,3 +384,46 @@ fn duplicates_dirs_and_tests_files() {
     std::fs::remove_file(sub.join("a.tests.json")).unwrap_or_else(|e| panic!("{e}"));
     assert!(tests_for(&r.rules[0].rule.source).is_none());
 }
+
+#[test]
+fn warnings_do_not_stop_a_rule() {
+    let text = with(
+        "timestamp_override",
+        "from = \"yesterday\"\ninterval = \"5x\"\ntimestamp_override",
+    );
+    let r = load_text("t.toml", &text);
+    assert_eq!(r.rules.len(), 1, "{:#?}", r.problems);
+    let shown: Vec<String> = r.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(shown.len(), 2, "{shown:#?}");
+    assert!(
+        shown[0].starts_with(
+            "t.toml:15:8: warning: `rule.from`: `yesterday` is not a time like `now-7d`"
+        ),
+        "{shown:#?}"
+    );
+    assert!(
+        shown[1].starts_with("t.toml:16:12: warning: `rule.interval` `5x`"),
+        "{shown:#?}"
+    );
+
+    let no_lang = with("language = \"eql\"\n", "");
+    let r = load_text("t.toml", &no_lang);
+    assert_eq!(r.rules.len(), 1, "{:#?}", r.problems);
+    assert_eq!(r.problems.len(), 1);
+    assert_eq!(
+        r.problems[0].to_string(),
+        "t.toml:5:1: warning: missing `rule.language`; assuming `eql` for a eql rule"
+    );
+}
+
+#[test]
+fn missing_rule_table_and_missing_query() {
+    let (l, c, m) = only_error("[metadata]\nmaturity = \"production\"\n");
+    assert_eq!((l, c, m.as_str()), (1, 1, "missing the [rule] table"));
+    let no_query = BASE.split("query = '''").next().unwrap_or("").to_string();
+    let (l, c, m) = only_error(&no_query);
+    assert_eq!(
+        (l, c, m.as_str()),
+        (5, 1, "missing required key `rule.query`")
+    );
+}

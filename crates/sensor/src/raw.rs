@@ -230,8 +230,8 @@ pub fn decode(b: &[u8]) -> Result<Record, DecodeError> {
             let flags = hdr.flags;
             let tty = (flags & FLAG_HAS_TTY != 0).then(|| (u32_at(b, o + 16), u32_at(b, o + 20)));
             let argv_len = u32_at(b, o + 28) as usize;
-            let exe_len = (u32_at(b, o + 32) as usize).min(PATH_MAX);
-            let cwd_len = (u32_at(b, o + 36) as usize).min(PATH_MAX);
+            let exe_len = (u32_at(b, o + 32) as usize).min(PATH_MAX - 1);
+            let cwd_len = (u32_at(b, o + 36) as usize).min(PATH_MAX - 1);
             let comm_off = o + 48;
             let cg_off = comm_off + COMM_MAX;
             let data = EXEC_FIXED;
@@ -242,10 +242,10 @@ pub fn decode(b: &[u8]) -> Result<Record, DecodeError> {
                 egid: u32_at(b, o + 12),
                 tty,
                 argc: u32_at(b, o + 24),
-                args: split_argv(slice(b, data + 2 * PATH_MAX, argv_len.min(ARGV_MAX))),
+                args: split_argv(slice(b, data + exe_len + cwd_len, argv_len.min(ARGV_MAX))),
                 args_truncated: flags & FLAG_ARGV_TRUNCATED != 0,
                 executable: if exe_len == 0 { String::new() } else { path_from_components(slice(b, data, exe_len)) },
-                cwd: if cwd_len == 0 { String::new() } else { path_from_components(slice(b, data + PATH_MAX, cwd_len)) },
+                cwd: if cwd_len == 0 { String::new() } else { path_from_components(slice(b, data + exe_len, cwd_len)) },
                 cgroup_id: u64_at(b, o + 40),
                 comm: cstr(slice(b, comm_off, COMM_MAX)),
                 cgroup_name: cstr(slice(b, cg_off, CGROUP_MAX)),

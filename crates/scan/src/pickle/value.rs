@@ -104,7 +104,7 @@ impl<'a> Val<'a> {
                 cut -= 1;
             }
             s.truncate(cut);
-            s.push_str("…");
+            s.push('…');
         }
         s
     }

@@ -19,6 +19,9 @@ pub(crate) struct Broke {
 
 type R<T> = Result<T, Broke>;
 
+/// `(module, name)` as written in the stream.
+type GlobalKey<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
 fn broke<T>(offset: usize, message: impl Into<String>) -> R<T> {
     Err(Broke { offset, message: message.into() })
 }
@@ -46,7 +49,7 @@ pub(crate) struct Walker<'a, 'c> {
     memo_big: HashMap<u64, Val<'a>>,
     memo_len: usize,
     pub(super) proto: u8,
-    globals: HashMap<(Cow<'a, [u8]>, Cow<'a, [u8]>), Rc<Glob>>,
+    globals: HashMap<GlobalKey<'a>, Rc<Glob>>,
     pub(super) ext: HashMap<i64, (String, String)>,
     pub(super) lits: Vec<Cow<'a, [u8]>>,
     pub(super) n_globals: usize,
@@ -494,7 +497,7 @@ impl<'a, 'c> Walker<'a, 'c> {
                         _ => return broke(op_off, "STACK_GLOBAL requires str module and name"),
                     }
                 }
-                0x82 | 0x83 | 0x84 => {
+                0x82..=0x84 => {
                     let n = match op {
                         0x82 => 1,
                         0x83 => 2,
@@ -566,7 +569,7 @@ impl<'a, 'c> Walker<'a, 'c> {
                     self.stack.push(Val::Tuple(Rc::new(items)));
                 }
                 b')' => self.stack.push(Val::Tuple(Rc::new(Vec::new()))),
-                0x85 | 0x86 | 0x87 => {
+                0x85..=0x87 => {
                     let n = (op - 0x84) as usize;
                     let floor = self.marks.last().copied().unwrap_or(0);
                     if self.stack.len() < floor + n {
