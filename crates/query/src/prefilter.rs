@@ -97,6 +97,15 @@ impl Req {
         }
     }
 
+    /// The literals this requirement needs outright (whatever else holds).
+    fn required_lits(&self) -> Vec<&str> {
+        match self {
+            Req::Lit(s) => vec![s.as_str()],
+            Req::All(ps) => ps.iter().flat_map(Req::required_lits).collect(),
+            Req::Always | Req::Never | Req::Any(_) => Vec::new(),
+        }
+    }
+
     fn collect_lits<'a>(&'a self, out: &mut Vec<&'a str>) {
         match self {
             Req::Lit(s) => out.push(s),
@@ -186,6 +195,10 @@ impl Compiled {
 #[derive(Debug, Clone)]
 pub struct Prefilter {
     ac: Option<AhoCorasick>,
+    /// A fast first test: one literal every query requires (its longest required literal),
+    /// searched before the full automaton; a line containing none of them matches nothing.
+    /// Only built when every query has such a literal.
+    gate: Option<AhoCorasick>,
     n_lits: usize,
     reqs: Vec<Compiled>,
     unicode_escape: memmem::Finder<'static>,
@@ -226,9 +239,33 @@ impl Prefilter {
                 .build(&lits)
                 .ok()
         };
+        // The gate: each query's longest literal that it requires outright.
+        let mut gate_lits: Vec<&str> = Vec::new();
+        let mut gateable = !reqs.is_empty();
+        for r in reqs {
+            match r {
+                Req::Never => {}
+                r => match r.required_lits().into_iter().max_by_key(|l| l.len()) {
+                    Some(l) => gate_lits.push(l),
+                    None => gateable = false,
+                },
+            }
+        }
+        gate_lits.sort_unstable();
+        gate_lits.dedup();
+        let gate = if gateable && !gate_lits.is_empty() {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::LeftmostFirst)
+                .build(&gate_lits)
+                .ok()
+        } else {
+            None
+        };
         Prefilter {
             n_lits: lits.len(),
             ac,
+            gate,
             reqs: compiled,
             unicode_escape: memmem::Finder::new(b"\\u").into_owned(),
         }
@@ -264,6 +301,11 @@ impl Prefilter {
                 }
             }
             return n;
+        }
+        if let Some(gate) = &self.gate {
+            if !gate.is_match(line) {
+                return 0;
+            }
         }
         scratch.seen.clear();
         scratch.seen.resize(self.n_lits, false);
@@ -336,6 +378,29 @@ mod tests {
             got.push(i)
         });
         assert_eq!(got, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn gate_skips_lines_without_any_querys_must_literal() {
+        let pf = Prefilter::new(&[
+            Req::all(vec![
+                Req::Lit("python".into()),
+                Req::any(vec![Req::Lit("bash".into()), Req::Lit("sh".into())]),
+            ]),
+            Req::Lit("zsh".into()),
+        ]);
+        assert!(pf.gate.is_some());
+        let mut s = Scratch::default();
+        let mut got = Vec::new();
+        pf.candidates(br#"{"p":"bash","q":"sh"}"#, &mut s, |i| got.push(i));
+        assert!(got.is_empty());
+        pf.candidates(br#"{"p":"Python3","q":"bash","r":"zsh"}"#, &mut s, |i| {
+            got.push(i)
+        });
+        assert_eq!(got, vec![0, 1]);
+        // A query without a required literal disables the gate.
+        let pf = Prefilter::new(&[Req::Lit("zsh".into()), Req::Always]);
+        assert!(pf.gate.is_none());
     }
 
     #[test]

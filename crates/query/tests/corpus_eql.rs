@@ -90,7 +90,7 @@ fn damaged_rules_never_panic() {
         format!("any where a == 1{}", " or a == 1".repeat(20000)),
         format!("any where {}", "length(".repeat(5000)),
     ] {
-        let r = std::panic::catch_unwind(|| compile(Language::Eql, &deep, &opts).map(|_| ()));
+        let r = std::panic::catch_unwind(|| compile(Language::Eql, &deep, &opts).is_ok());
         assert!(
             r.is_ok(),
             "panicked on a deep query of {} bytes",

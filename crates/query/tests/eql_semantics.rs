@@ -103,6 +103,9 @@ fn like_and_regex() {
             (r#"a regex "x.y""#, T),
             (r#"b regex "cost\\$5""#, T),
             (r#"b regex "cost$5""#, T),
+            // an unknown escape passes through: the regex sees `\$` and `\d`
+            (r#"b regex "cost\$\d""#, T),
+            (r#"b regex "cost\$\D""#, F),
         ],
     );
 }
@@ -558,7 +561,10 @@ fn functions_are_values_and_conditions() {
 #[test]
 fn string_tests_of_one_field_under_or_are_merged() {
     let p = pred(r#"any where a : "x" or a : "Y*" or a regex~ "z[0-9]""#);
-    assert!(matches!(p, Pred::Str { .. }), "not merged into one test: {p:?}");
+    assert!(
+        matches!(p, Pred::Str { .. }),
+        "not merged into one test: {p:?}"
+    );
     for (doc, want) in [
         (json!({"a": "X"}), T),
         (json!({"a": "y1"}), T),

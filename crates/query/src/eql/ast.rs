@@ -122,11 +122,13 @@ pub enum Body {
         maxspan_ns: Option<i64>,
         terms: Vec<Term>,
         until: Option<Term>,
+        /// The `sequence` keyword, for errors about the whole sequence.
         span: Span,
     },
     Sample {
         by: Vec<Key>,
         terms: Vec<Term>,
+        /// The `sample` keyword.
         span: Span,
     },
 }

@@ -126,6 +126,8 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, ParseError> {
                 "single-quoted strings are not supported in EQL; use double quotes (\"…\") or \
                  a raw string (\"\"\"…\"\"\")",
             ));
+        } else if src[i..].starts_with("||") {
+            return Err(ParseError::at(src, start, 2, "unexpected `||`: use `or`"));
         } else if let Some(p) = PUNCTS.iter().find(|p| src[i..].starts_with(**p)) {
             i += p.len();
             if *p == "?" && b.get(i) == Some(&b'"') {
@@ -285,17 +287,14 @@ fn string(src: &str, start: usize) -> Result<(String, usize), ParseError> {
                             it.next();
                         }
                     }
+                    'b' => out.push('\u{8}'),
+                    'f' => out.push('\u{c}'),
+                    '\'' => out.push('\''),
+                    // As Elasticsearch: an unknown escape passes through as written, so
+                    // `"\d+\.py"` reaches `regex` as `\d+\.py`.
                     other => {
-                        return Err(ParseError::at(
-                            src,
-                            at,
-                            1 + other.len_utf8(),
-                            format!(
-                                "unknown escape sequence `\\{other}` in a string; the escapes \
-                                 are \\n, \\r, \\t, \\\\, \\\" and \\u{{…}} (use a \
-                                 \"\"\"raw string\"\"\" for literal backslashes)"
-                            ),
-                        ))
+                        out.push('\\');
+                        out.push(other);
                     }
                 }
             }
@@ -390,8 +389,10 @@ mod tests {
     fn lexical_errors() {
         let e = tokenize("a == 'x'").unwrap_err();
         assert_eq!((e.line, e.column, e.found.as_str()), (1, 6, "'"));
-        let e = tokenize("a == \"x\\q\"").unwrap_err();
-        assert_eq!((e.column, e.found.as_str()), (8, "\\q"));
+        assert_eq!(
+            kinds("\"x\\q\\.\\b\\'\""),
+            vec![Tok::Str("x\\q\\.\u{8}'".into()), Tok::Eof]
+        );
         let e = tokenize("a == \"abc").unwrap_err();
         assert!(e.message.contains("unterminated string"), "{e}");
         let e = tokenize("a == \"\\u{zz}\"").unwrap_err();

@@ -174,8 +174,12 @@ impl Builder<'_, '_> {
         }
         if maxspan_ns.is_none() {
             if let Some(t) = terms.iter().find(|t| t.missing) {
+                let bang = Span {
+                    start: t.span.start,
+                    end: t.span.start + 2,
+                };
                 return Err(self.err(
-                    t.span,
+                    bang,
                     "a sequence with missing events (`![…]`) needs `with maxspan=…` after \
                      `sequence`",
                 ));

@@ -170,7 +170,6 @@ impl Parser<'_> {
             }
             until = Some(self.term(false)?);
         }
-        let end = self.toks[self.pos.saturating_sub(1)].end;
         Ok(Body::Sequence {
             by,
             maxspan_ns,
@@ -178,7 +177,7 @@ impl Parser<'_> {
             until,
             span: Span {
                 start: seq.start,
-                end,
+                end: seq.end,
             },
         })
     }
@@ -223,13 +222,12 @@ impl Parser<'_> {
                 "`until` is not supported in samples",
             ));
         }
-        let end = self.toks[self.pos.saturating_sub(1)].end;
         Ok(Body::Sample {
             by,
             terms,
             span: Span {
                 start: kw.start,
-                end,
+                end: kw.end,
             },
         })
     }

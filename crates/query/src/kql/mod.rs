@@ -39,6 +39,9 @@
 //!   `f:a or` as the value `a or`).
 //! * The empty query matches every event (as Kibana's).
 
+// `ParseError` is the crate's error type, carried by value as the public API returns it.
+#![allow(clippy::result_large_err)]
+
 mod ast;
 mod compile;
 mod parser;
