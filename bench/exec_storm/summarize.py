@@ -2,7 +2,17 @@
 """Summarises bench/exec_storm/run.sh results (JSON lines) as Markdown on stdout."""
 import json, statistics, sys, platform, datetime, os
 
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def records(text):
+    dec, i, out = json.JSONDecoder(), 0, []
+    while True:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i >= len(text):
+            return out
+        obj, i = dec.raw_decode(text, i)
+        out.append(obj)
+
+rows = records(open(sys.argv[1]).read())
 by = {}
 for r in rows:
     by.setdefault((r["mode"], r["storm"]["jobs"]), []).append(r)

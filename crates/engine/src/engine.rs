@@ -4,12 +4,11 @@ use crate::alert::{alert_uuid, event_identity, Alert, ThresholdResult};
 use crate::config::EnvConfig;
 use crate::context::{ModelScanner, StreamContext};
 use crate::history::{term_key, History, HistoryError};
-use crate::screen::{Prepared, PreparedEvent, Screen};
+use crate::screen::{Prepared, PreparedEvent, Screen, ScreenScratch};
 use crate::suppress::{Suppressor, Verdict};
 use crate::terms::combinations;
 use spawnguard_event::reader::BadRecord;
 use spawnguard_event::{Event, FieldPath};
-use spawnguard_query::prefilter::Scratch;
 use spawnguard_query::query::timestamp_ns;
 use spawnguard_query::sequence::{SampleMatcher, SequenceMatcher};
 use spawnguard_query::QueryKind;
@@ -144,8 +143,7 @@ pub struct Engine {
     stream_time: i64,
     max_time: i64,
     stats: Stats,
-    scratch: Scratch,
-    wanted: Vec<bool>,
+    scratch: ScreenScratch,
     file: Option<Arc<str>>,
 }
 
@@ -186,8 +184,7 @@ impl Engine {
             since_commit: 0,
             stream_time: i64::MIN,
             max_time: i64::MIN,
-            scratch: Scratch::default(),
-            wanted: Vec::new(),
+            scratch: ScreenScratch::default(),
             file: None,
         }
     }
@@ -213,7 +210,7 @@ impl Engine {
         };
         let p = self
             .screen
-            .prepare_line(bytes, &file, source.1, &mut self.scratch, &mut self.wanted);
+            .prepare_line(bytes, &file, source.1, &mut self.scratch);
         self.process_prepared(p)
     }
 

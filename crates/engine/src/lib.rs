@@ -27,6 +27,7 @@ pub mod example {
 pub mod pipeline;
 pub mod render;
 pub mod screen;
+pub mod shared;
 pub mod suppress;
 pub mod terms;
 pub mod testing;

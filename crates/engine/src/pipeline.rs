@@ -10,9 +10,8 @@
 
 use crate::alert::Alert;
 use crate::engine::Engine;
-use crate::screen::{Prepared, Screen};
+use crate::screen::{Prepared, Screen, ScreenScratch};
 use spawnguard_event::reader::{BadRecord, RecordReader};
-use spawnguard_query::prefilter::Scratch;
 use std::collections::BTreeMap;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
@@ -74,8 +73,7 @@ fn run_inline(
 ) {
     let screen = engine.screen();
     let file: Arc<str> = Arc::from(reader.name());
-    let mut scratch = Scratch::default();
-    let mut wanted = Vec::new();
+    let mut scratch = ScreenScratch::default();
     let mut pending_bytes = 0u64;
     loop {
         let p = match reader.next_record() {
@@ -90,7 +88,7 @@ fn run_inline(
             }
             Some(Ok(rec)) => {
                 pending_bytes += rec.bytes.len() as u64 + 1;
-                screen.prepare_line(rec.bytes, &file, rec.line, &mut scratch, &mut wanted)
+                screen.prepare_line(rec.bytes, &file, rec.line, &mut scratch)
             }
         };
         emit(engine, p, out);
@@ -152,8 +150,7 @@ fn work(
     rx: Arc<Mutex<Receiver<Batch>>>,
     tx: std::sync::mpsc::SyncSender<(u64, Vec<Prepared>, u64)>,
 ) {
-    let mut scratch = Scratch::default();
-    let mut wanted = Vec::new();
+    let mut scratch = ScreenScratch::default();
     loop {
         let batch = {
             let Ok(guard) = rx.lock() else { return };
@@ -173,7 +170,6 @@ fn work(
                     &file,
                     line,
                     &mut scratch,
-                    &mut wanted,
                 ),
             })
             .collect();

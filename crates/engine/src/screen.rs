@@ -10,6 +10,7 @@
 //! 3. Event queries are evaluated here too; the stateful part gets the list of rules whose
 //!    condition matched (sequence and sample rules are handed on for their matchers).
 
+use crate::shared::{Leaves, Memo, Node};
 use spawnguard_event::reader::{parse_record, BadRecord};
 use spawnguard_event::{Event, FieldPath};
 use spawnguard_query::ir::{CmpOp, Literal, Pred};
@@ -47,9 +48,19 @@ pub struct Screen {
     categories: Vec<Option<Vec<String>>>,
     by_category: HashMap<String, Vec<u32>>,
     any_category: Vec<u32>,
-    preds: Vec<Option<Pred>>,
+    /// Event conditions as trees over shared, memoised leaves (`None`: sequence/sample).
+    preds: Vec<Option<Node>>,
+    leaves: Leaves,
     category_field: FieldPath,
     n_rules: usize,
+}
+
+/// Per-thread scratch space for [`Screen`].
+#[derive(Debug, Default)]
+pub struct ScreenScratch {
+    prefilter: Scratch,
+    wanted: Vec<bool>,
+    memo: Memo,
 }
 
 /// The `event.category` values a condition requires, when it says.
@@ -90,6 +101,7 @@ impl Screen {
         let category_field = "event.category";
         let mut categories = Vec::new();
         let mut preds = Vec::new();
+        let mut leaves = Leaves::default();
         for r in rules {
             let cats = match &r.query.kind {
                 QueryKind::Event(p) => required_categories(p, category_field),
@@ -115,7 +127,7 @@ impl Screen {
                 }
             };
             categories.push(cats);
-            preds.push(r.query.event_pred().cloned());
+            preds.push(r.query.event_pred().map(|p| leaves.build(p)));
         }
         let mut by_category: HashMap<String, Vec<u32>> = HashMap::new();
         let mut any_category = Vec::new();
@@ -138,6 +150,7 @@ impl Screen {
             by_category,
             any_category,
             preds,
+            leaves,
             category_field: FieldPath::new(category_field),
             n_rules: rules.len(),
         }
@@ -157,12 +170,12 @@ impl Screen {
         bytes: &[u8],
         file: &Arc<str>,
         line: u64,
-        scratch: &mut Scratch,
-        wanted: &mut Vec<bool>,
+        scratch: &mut ScreenScratch,
     ) -> Prepared {
+        let wanted = &mut scratch.wanted;
         wanted.clear();
         wanted.resize(self.n_rules + 1, false);
-        let n = self.prefilter.candidates(bytes, scratch, |i| {
+        let n = self.prefilter.candidates(bytes, &mut scratch.prefilter, |i| {
             if let Some(w) = wanted.get_mut(i) {
                 *w = true;
             }
@@ -181,13 +194,18 @@ impl Screen {
         }
         match parse_record(file, line, bytes) {
             Err(bad) => Prepared::Bad(bad),
-            Ok(ev) => Prepared::Event(self.screen_event(ev, Some((file.clone(), line)), Some(wanted))),
+            Ok(ev) => Prepared::Event(self.screen_event(
+                ev,
+                Some((file.clone(), line)),
+                Some(&scratch.wanted),
+                &mut scratch.memo,
+            )),
         }
     }
 
     /// Screens an already parsed event (every rule is a prefilter candidate).
     pub fn prepare_event(&self, ev: Event, source: Option<(Arc<str>, u64)>) -> PreparedEvent {
-        self.screen_event(ev, source, None)
+        self.screen_event(ev, source, None, &mut Memo::default())
     }
 
     fn screen_event(
@@ -195,19 +213,21 @@ impl Screen {
         ev: Event,
         source: Option<(Arc<str>, u64)>,
         wanted: Option<&[bool]>,
+        memo: &mut Memo,
     ) -> PreparedEvent {
+        memo.reset(self.leaves.len());
         let mut hits = Vec::new();
         let cats: Vec<String> = ev
             .values(&self.category_field)
             .iter()
             .filter_map(|v| v.as_str().map(str::to_ascii_lowercase))
             .collect();
-        let consider = |i: u32, hits: &mut Vec<u32>| {
+        let mut consider = |i: u32, hits: &mut Vec<u32>| {
             if wanted.is_some_and(|w| !w.get(i as usize).copied().unwrap_or(false)) {
                 return;
             }
             let ok = match &self.preds[i as usize] {
-                Some(p) => p.matches(&ev),
+                Some(p) => p.matches(&ev, &self.leaves, memo),
                 None => true, // sequence / sample: its matcher decides
             };
             if ok && !hits.contains(&i) {

@@ -195,10 +195,11 @@ impl Compiled {
 #[derive(Debug, Clone)]
 pub struct Prefilter {
     ac: Option<AhoCorasick>,
-    /// A fast first test: one literal every query requires (its longest required literal),
-    /// searched before the full automaton; a line containing none of them matches nothing.
-    /// Only built when every query has such a literal.
-    gate: Option<AhoCorasick>,
+    /// A fast first test, before the full automaton: each query's most selective literal
+    /// among those it requires outright (chosen by sampling lines, see [`Scratch`]); a line
+    /// containing none of the chosen literals matches no query. Only used when every query
+    /// requires some literal.
+    gate: Option<Gate>,
     n_lits: usize,
     reqs: Vec<Compiled>,
     unicode_escape: memmem::Finder<'static>,
@@ -208,6 +209,114 @@ pub struct Prefilter {
 #[derive(Debug, Default, Clone)]
 pub struct Scratch {
     seen: Vec<bool>,
+    /// Lines seen by the gate, and per gate literal how many sampled lines lacked it.
+    gate_lines: u64,
+    gate_absent: Vec<u32>,
+    /// Per query, the gate literal chosen from the last sample.
+    gate_chosen: Vec<usize>,
+}
+
+/// The gate: single-literal searchers, and which of them each query requires.
+#[derive(Debug, Clone)]
+struct Gate {
+    lits: Vec<AhoCorasick>,
+    /// Per query: indices into `lits` it requires outright; empty for a query that can never
+    /// match.
+    of: Vec<Vec<usize>>,
+}
+
+/// The gate samples this many lines (testing every literal) out of each `GATE_PERIOD`, then
+/// keeps, per query, the literal that was absent from the most sampled lines.
+const GATE_SAMPLE: u64 = 256;
+const GATE_PERIOD: u64 = 1 << 16;
+
+impl Gate {
+    fn build(reqs: &[Req]) -> Option<Gate> {
+        let mut names: Vec<&str> = Vec::new();
+        let mut of = Vec::new();
+        for r in reqs {
+            if *r == Req::Never {
+                of.push(Vec::new());
+                continue;
+            }
+            let mut req = r.required_lits();
+            if req.is_empty() {
+                return None;
+            }
+            req.sort_unstable();
+            req.dedup();
+            let mut idx = Vec::new();
+            for l in req {
+                let i = match names.iter().position(|n| *n == l) {
+                    Some(i) => i,
+                    None => {
+                        names.push(l);
+                        names.len() - 1
+                    }
+                };
+                idx.push(i);
+            }
+            of.push(idx);
+        }
+        if names.is_empty() {
+            return None;
+        }
+        let lits = names
+            .iter()
+            .map(|n| {
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .build([n])
+                    .ok()
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Gate { lits, of })
+    }
+
+    /// Whether the line may match some query; `false` means it matches none.
+    fn may_pass(&self, line: &[u8], sc: &mut Scratch) -> bool {
+        let phase = sc.gate_lines % GATE_PERIOD;
+        sc.gate_lines += 1;
+        if phase < GATE_SAMPLE || sc.gate_chosen.len() != self.of.len() {
+            if phase == 0 {
+                sc.gate_absent.clear();
+                sc.gate_absent.resize(self.lits.len(), 0);
+            }
+            for (i, ac) in self.lits.iter().enumerate() {
+                if !ac.is_match(line) {
+                    if let Some(a) = sc.gate_absent.get_mut(i) {
+                        *a += 1;
+                    }
+                }
+            }
+            if phase + 1 == GATE_SAMPLE || sc.gate_chosen.len() != self.of.len() {
+                sc.gate_chosen = self
+                    .of
+                    .iter()
+                    .map(|lits| {
+                        lits.iter()
+                            .copied()
+                            .max_by_key(|&i| sc.gate_absent.get(i).copied().unwrap_or(0))
+                            .unwrap_or(usize::MAX)
+                    })
+                    .collect();
+            }
+            return true;
+        }
+        let mut tested: u64 = 0;
+        for &i in &sc.gate_chosen {
+            if i == usize::MAX || (i < 64 && tested & (1 << i) != 0) {
+                continue;
+            }
+            if i < 64 {
+                tested |= 1 << i;
+            }
+            if self.lits.get(i).is_none_or(|ac| ac.is_match(line)) {
+                return true;
+            }
+        }
+        false
+    }
 }
 
 impl Prefilter {
@@ -239,29 +348,7 @@ impl Prefilter {
                 .build(&lits)
                 .ok()
         };
-        // The gate: each query's longest literal that it requires outright.
-        let mut gate_lits: Vec<&str> = Vec::new();
-        let mut gateable = !reqs.is_empty();
-        for r in reqs {
-            match r {
-                Req::Never => {}
-                r => match r.required_lits().into_iter().max_by_key(|l| l.len()) {
-                    Some(l) => gate_lits.push(l),
-                    None => gateable = false,
-                },
-            }
-        }
-        gate_lits.sort_unstable();
-        gate_lits.dedup();
-        let gate = if gateable && !gate_lits.is_empty() {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::LeftmostFirst)
-                .build(&gate_lits)
-                .ok()
-        } else {
-            None
-        };
+        let gate = Gate::build(reqs);
         Prefilter {
             n_lits: lits.len(),
             ac,
@@ -303,7 +390,7 @@ impl Prefilter {
             return n;
         }
         if let Some(gate) = &self.gate {
-            if !gate.is_match(line) {
+            if !gate.may_pass(line, scratch) {
                 return 0;
             }
         }
@@ -392,8 +479,24 @@ mod tests {
         assert!(pf.gate.is_some());
         let mut s = Scratch::default();
         let mut got = Vec::new();
-        pf.candidates(br#"{"p":"bash","q":"sh"}"#, &mut s, |i| got.push(i));
+        // While sampling, the gate skips nothing; the full check still rejects the line.
+        for _ in 0..GATE_SAMPLE + 10 {
+            pf.candidates(br#"{"p":"bash","q":"sh"}"#, &mut s, |i| got.push(i));
+        }
         assert!(got.is_empty());
+        // After sampling, query 0's gate is `python` (absent from every sampled line, unlike
+        // `bash`).
+        assert_eq!(
+            s.gate_chosen
+                .iter()
+                .map(|&i| pf.gate.as_ref().map(|g| g.lits.len() > i))
+                .collect::<Vec<_>>(),
+            vec![Some(true), Some(true)]
+        );
+        assert!(!pf
+            .gate
+            .as_ref()
+            .is_some_and(|g| g.may_pass(br#"{"p":"bash"}"#, &mut s)));
         pf.candidates(br#"{"p":"Python3","q":"bash","r":"zsh"}"#, &mut s, |i| {
             got.push(i)
         });

@@ -2,7 +2,8 @@
 //! data run unchanged on live data.
 //!
 //! Beyond Defend's fields, `process.ancestors` lists the ancestors nearest first, each
-//! `{pid, name, executable, command_line, entity_id}` (at most [`MAX_ANCESTORS`]), and
+//! `{pid, name, executable, command_line, entity_id}` (at most [`MAX_ANCESTORS`]; on exec, file
+//! and network events), and
 //! `process.Ext.args_truncated: true` marks argv cut at the kernel's capture limit.
 
 use crate::host::HostInfo;
@@ -86,7 +87,9 @@ impl Builder<'_> {
     }
 
     /// `process.*` for `p`; `full_args` overrides the table's capped argv (exec records).
-    fn process(&self, p: &ProcInfo, full_args: Option<(&[String], usize, bool)>) -> Map<String, Value> {
+    /// `detail`: include `process.ancestors` (exec, file and network events; fork and end
+    /// events carry only `process.Ext.ancestry`, which keeps them cheap in exec storms).
+    fn process(&self, p: &ProcInfo, full_args: Option<(&[String], usize, bool)>, detail: bool) -> Map<String, Value> {
         let mut m = match full_args {
             Some((args, argc, _)) => brief(p, args, argc),
             None => brief(p, &p.args(), p.args_count),
@@ -120,6 +123,9 @@ impl Builder<'_> {
             ext.insert("args_truncated".into(), json!(true));
         }
         m.insert("Ext".into(), Value::Object(ext));
+        if !detail {
+            return m;
+        }
         m.insert(
             "ancestors".into(),
             Value::Array(
@@ -153,19 +159,19 @@ impl Builder<'_> {
 
     pub fn exec(&self, ts_ns: u64, p: &ProcInfo, args: &[String], argc: usize, truncated: bool) -> Event {
         let doc = self.base(ts_ns, "process", &["start"], "exec");
-        let proc_ = self.process(p, Some((args, argc, truncated)));
+        let proc_ = self.process(p, Some((args, argc, truncated)), true);
         self.finish(doc, p, proc_)
     }
 
     pub fn fork(&self, ts_ns: u64, p: &ProcInfo) -> Event {
         let doc = self.base(ts_ns, "process", &["start"], "fork");
-        let proc_ = self.process(p, None);
+        let proc_ = self.process(p, None, false);
         self.finish(doc, p, proc_)
     }
 
     pub fn exit(&self, ts_ns: u64, p: &ProcInfo, exit_code: u32) -> Event {
         let doc = self.base(ts_ns, "process", &["end"], "end");
-        let mut proc_ = self.process(p, None);
+        let mut proc_ = self.process(p, None, false);
         // wait(2) status: a signal in the low 7 bits, else the code in bits 8..16.
         let sig = exit_code & 0x7f;
         let code = if sig != 0 { 128 + sig as i64 } else { ((exit_code >> 8) & 0xff) as i64 };
@@ -193,7 +199,7 @@ impl Builder<'_> {
         let class = if rec.class == CLASS_CREDENTIAL { "credential" } else { "persistence" };
         file["Ext"] = json!({"sensitive_class": class, "open_flags": rec.open_flags});
         doc.insert("file".into(), file);
-        let proc_ = self.process(p, None);
+        let proc_ = self.process(p, None, true);
         self.finish(doc, p, proc_)
     }
 
@@ -214,7 +220,7 @@ impl Builder<'_> {
             "destination".into(),
             json!({"ip": rec.addr.to_string(), "address": rec.addr.to_string(), "port": rec.port}),
         );
-        let proc_ = self.process(p, None);
+        let proc_ = self.process(p, None, true);
         self.finish(doc, p, proc_)
     }
 }

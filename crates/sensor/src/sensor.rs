@@ -21,6 +21,9 @@ pub struct SensorConfig {
     pub exit_grace: Duration,
     /// Longest sleep between two ring-buffer checks when idle. Default 1 ms.
     pub poll_interval: Duration,
+    /// Sleep between checks while records keep coming (within 10 ms of the last batch).
+    /// Default 500 µs.
+    pub busy_poll_interval: Duration,
     /// Sensitive-path rules for file events. Default [`crate::paths::default_rules`].
     pub path_rules: Vec<PathRule>,
     /// Emit fork events (exec, exit, file and network events are always emitted).
@@ -35,6 +38,7 @@ impl Default for SensorConfig {
             table_capacity: 65_536,
             exit_grace: Duration::from_secs(5),
             poll_interval: Duration::from_millis(1),
+            busy_poll_interval: Duration::from_micros(500),
             path_rules: default_rules(),
             emit_forks: true,
             emit_exits: true,
@@ -99,6 +103,7 @@ pub struct Sensor {
     config: SensorConfig,
     stats: SensorStats,
     last_reap: Instant,
+    last_batch: Instant,
 }
 
 /// Most records handled per `poll` call before returning to the caller.
@@ -113,7 +118,8 @@ impl Sensor {
         let mut table = ProcTable::new(config.table_capacity, config.exit_grace.as_nanos() as u64);
         let seeded = procfs::seed(&mut table, &host);
         let stats = SensorStats { seeded, ..Default::default() };
-        Ok(Sensor { loaded, table, host, users: Users::load(), config, stats, last_reap: Instant::now() })
+        let now = Instant::now();
+        Ok(Sensor { loaded, table, host, users: Users::load(), config, stats, last_reap: now, last_batch: now })
     }
 
     pub fn host(&self) -> &HostInfo {
@@ -149,14 +155,21 @@ impl Sensor {
                 self.table.reap(boottime_ns());
                 self.last_reap = Instant::now();
             }
+            let now = Instant::now();
             if n > 0 {
+                self.last_batch = now;
                 return Ok(n);
             }
-            let now = Instant::now();
             if now >= deadline {
                 return Ok(0);
             }
-            self.wait((deadline - now).min(self.config.poll_interval))?;
+            // Records come in bursts: check often while one lasts, then back off.
+            let interval = if now.duration_since(self.last_batch) < Duration::from_millis(10) {
+                self.config.busy_poll_interval
+            } else {
+                self.config.poll_interval
+            };
+            self.wait((deadline - now).min(interval))?;
         }
     }
 
