@@ -141,10 +141,17 @@ fn reader_queries() -> &'static [Query] {
             .iter()
             .filter_map(|t| compile(Language::Kql, t, &opts).ok())
             .collect();
+        let n_kql = out.len();
         // The EQL queries join in once the EQL parser accepts them.
         out.extend(
             eql.iter()
                 .filter_map(|t| compile(Language::Eql, t, &opts).ok()),
+        );
+        eprintln!(
+            "event_reader: {n_kql}/{} KQL and {}/{} EQL queries compiled",
+            kql.len(),
+            out.len() - n_kql,
+            eql.len()
         );
         out
     })

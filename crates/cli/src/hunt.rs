@@ -2,7 +2,9 @@
 
 use anyhow::Context;
 use spawnguard_engine::pipeline::{self, Output};
-use spawnguard_engine::{default_state_dir, render_alert, Engine, EngineConfig, EngineError, EnvConfig};
+use spawnguard_engine::{
+    default_state_dir, render_alert, Engine, EngineConfig, EngineError, EnvConfig,
+};
 use spawnguard_event::reader::{BadRecord, RecordReader};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -158,7 +160,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 Format::Ndjson => serde_json::to_writer(&mut out, &a.to_document())
                     .map_err(std::io::Error::other)
                     .and_then(|_| out.write_all(b"\n")),
-                Format::Table => out.write_all(render_alert(&a, color).as_bytes()).and_then(|_| out.write_all(b"\n")),
+                Format::Table => out
+                    .write_all(render_alert(&a, color).as_bytes())
+                    .and_then(|_| out.write_all(b"\n")),
             };
             // Flush per alert: what is printed is what was committed.
             if let Err(e) = r.and_then(|_| out.flush()) {
@@ -199,7 +203,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
 
 /// Reads an environment config: TOML (`[[hosts]]`), or the JSON form `{"hosts": [...]}`.
 fn read_env_config(p: &std::path::Path) -> anyhow::Result<EnvConfig> {
-    let text = std::fs::read_to_string(p).with_context(|| format!("cannot read config {}", p.display()))?;
+    let text = std::fs::read_to_string(p)
+        .with_context(|| format!("cannot read config {}", p.display()))?;
     let parsed = if text.trim_start().starts_with('{') {
         serde_json::from_str::<serde_json::Value>(&text)
             .map_err(|e| e.to_string())
@@ -237,7 +242,10 @@ fn summarise_load(report: &spawnguard_rules::LoadReport) {
         eprintln!("spawnguard: rule problem: {p}");
     }
     if errors.len() > SHOWN_BAD {
-        eprintln!("spawnguard: … and {} more rule problems (run `spawnguard rules validate`)", errors.len() - SHOWN_BAD);
+        eprintln!(
+            "spawnguard: … and {} more rule problems (run `spawnguard rules validate`)",
+            errors.len() - SHOWN_BAD
+        );
     }
     let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
     for s in &report.skipped {
@@ -248,7 +256,11 @@ fn summarise_load(report: &spawnguard_rules::LoadReport) {
         "spawnguard: loaded {} rules; skipped {}{}; {} with errors",
         report.rules.len(),
         report.skipped.len(),
-        if skipped.is_empty() { String::new() } else { format!(" ({})", skipped.join(", ")) },
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", skipped.join(", "))
+        },
         errors.len()
     );
 }
@@ -289,10 +301,17 @@ fn summary(
     }
     let _ = writeln!(e, "  alerts {total}   suppressed {suppressed}");
     if learn {
-        let _ = writeln!(e, "  learn mode: {learned} new terms learned, no alerts raised");
+        let _ = writeln!(
+            e,
+            "  learn mode: {learned} new terms learned, no alerts raised"
+        );
     }
     if s.pruned_terms > 0 {
-        let _ = writeln!(e, "  history: {} terms past their window pruned", s.pruned_terms);
+        let _ = writeln!(
+            e,
+            "  history: {} terms past their window pruned",
+            s.pruned_terms
+        );
     }
     let _ = writeln!(
         e,

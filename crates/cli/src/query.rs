@@ -2,8 +2,11 @@
 //! Elasticsearch's EQL search API answers it.
 //!
 //! * Event queries return matching events in ascending timestamp order (then tiebreaker,
-//!   then input order); `| tail N` keeps the last N, still ascending. Memory stays bounded:
-//!   only the events the pipes and `--size` can return are kept, in a bounded heap.
+//!   then input order). As the API's `result_position` (default `tail`), when more events
+//!   match than `--size`, the most recent ones are returned (`--result-position head`: the
+//!   earliest), still in ascending order; a `| head N` or `| tail N` pipe decides instead,
+//!   and `--size` caps it. Memory stays bounded: only the events the pipes and `--size` can
+//!   return are kept, in a bounded heap.
 //! * Sequences are returned in the order of their first event, samples in the order of their
 //!   join keys (Elasticsearch's composite aggregation order). `--size` caps the number of
 //!   events, sequences or samples, like the API's `size` (default 10).
@@ -30,7 +33,9 @@ use std::io::Write;
 #[derive(clap::Args)]
 #[command(after_help = "\
 Defaults follow Elasticsearch's EQL search API: --timestamp-field @timestamp, \
---event-category-field event.category, no tiebreaker, --size 10.
+--event-category-field event.category, no tiebreaker, --size 10, --result-position tail \
+(when more than --size match, the most recent are returned, in ascending time order; a \
+`| head N` or `| tail N` pipe decides instead, capped by --size).
 
 Input: NDJSON files (plain, gzip or zstd, recognised by content), JSON arrays, Elasticsearch \
 search responses or exports (`_source` is unwrapped); `-` reads standard input. Malformed \
@@ -59,6 +64,10 @@ pub struct Args {
     /// Most events (event queries), sequences or samples to return
     #[arg(long, default_value_t = 10)]
     pub size: usize,
+    /// Which matches to return when there are more than --size: the most recent (tail) or
+    /// the earliest (head); a head/tail pipe takes precedence
+    #[arg(long, default_value = "tail", value_parser = ["head", "tail"])]
+    pub result_position: String,
     /// Samples per unique join key (sample queries)
     #[arg(long, default_value_t = 1)]
     pub max_samples_per_key: usize,
@@ -181,9 +190,10 @@ fn sort_key(q: &Query, ev: &Event, order: u64) -> SortKey {
     }
 }
 
-/// Applies the pipes, then `size`, to results in ascending order. `size` keeps the first
-/// results, or the last ones when the last pipe is a `tail`.
-fn apply_pipes<T>(mut v: Vec<T>, pipes: &[Pipe], size: usize) -> Vec<T> {
+/// Applies the pipes, then `size`, to results in ascending order. Without pipes, `size`
+/// keeps the last results (`result_position` tail) or the first (head); with pipes, `size`
+/// caps what the last pipe keeps, from its end.
+fn apply_pipes<T>(mut v: Vec<T>, pipes: &[Pipe], size: usize, tail: bool) -> Vec<T> {
     for p in pipes {
         match *p {
             Pipe::Head(n) => v.truncate(n),
@@ -193,7 +203,12 @@ fn apply_pipes<T>(mut v: Vec<T>, pipes: &[Pipe], size: usize) -> Vec<T> {
             }
         }
     }
-    if matches!(pipes.last(), Some(Pipe::Tail(_))) {
+    let from_end = match pipes.last() {
+        Some(Pipe::Tail(_)) => true,
+        Some(Pipe::Head(_)) => false,
+        None => tail,
+    };
+    if from_end {
         let cut = v.len().saturating_sub(size);
         v.drain(..cut);
     } else {
@@ -203,17 +218,18 @@ fn apply_pipes<T>(mut v: Vec<T>, pipes: &[Pipe], size: usize) -> Vec<T> {
 }
 
 /// Keeps only what the pipes can return: the K earliest, or the K latest when the first pipe
-/// is a `tail`.
+/// is a `tail` (or, without pipes, when the result position is tail).
 enum Keep {
     Earliest(usize, BinaryHeap<Hit>),
     Latest(usize, BinaryHeap<Reverse<Hit>>),
 }
 
 impl Keep {
-    fn new(pipes: &[Pipe], size: usize) -> Keep {
+    fn new(pipes: &[Pipe], size: usize, tail: bool) -> Keep {
         match pipes.first() {
             Some(Pipe::Tail(n)) => Keep::Latest(*n, BinaryHeap::new()),
             Some(Pipe::Head(n)) => Keep::Earliest(*n, BinaryHeap::new()),
+            None if tail => Keep::Latest(size, BinaryHeap::new()),
             None => Keep::Earliest(size, BinaryHeap::new()),
         }
     }
@@ -296,10 +312,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let table = args.format == "table";
+    let tail = args.result_position == "tail";
 
     match &q.kind {
         QueryKind::Event(pred) => {
-            let mut keep = Keep::new(&q.pipes, args.size);
+            let mut keep = Keep::new(&q.pipes, args.size, tail);
             input.each(&args.files, |inp, name, line, bytes| {
                 if !prefilter.may_match(bytes, &mut scratch) {
                     return;
@@ -316,7 +333,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     });
                 }
             })?;
-            let hits = apply_pipes(keep.into_sorted(), &q.pipes, args.size);
+            let hits = apply_pipes(keep.into_sorted(), &q.pipes, args.size, tail);
             if table {
                 output::event_table(&mut out, &hits)?;
             } else {
@@ -373,7 +390,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     stats.evicted_cap
                 );
             }
-            let groups = apply_pipes(groups, &q.pipes, args.size);
+            let groups = apply_pipes(groups, &q.pipes, args.size, tail);
             output::groups(&mut out, "sequence", &groups, &hits, table)?;
         }
         QueryKind::Sample(sample) => {
@@ -397,7 +414,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             }
             // Elasticsearch returns samples in join-key order.
             groups.sort_by(|a, b| a.key.cmp(&b.key));
-            let groups = apply_pipes(groups, &q.pipes, args.size);
+            let groups = apply_pipes(groups, &q.pipes, args.size, tail);
             output::groups(&mut out, "sample", &groups, &hits, table)?;
         }
     }

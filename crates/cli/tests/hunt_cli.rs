@@ -20,7 +20,11 @@ fn repo() -> PathBuf {
 }
 
 fn hunt(args: &[&str]) -> Output {
-    bin().arg("hunt").args(args).output().expect("run spawnguard")
+    bin()
+        .arg("hunt")
+        .args(args)
+        .output()
+        .expect("run spawnguard")
 }
 
 fn alerts(out: &Output) -> Vec<Value> {
@@ -121,9 +125,18 @@ fn ndjson(events: &[Value]) -> String {
 #[test]
 fn example_incident_raises_the_expected_alerts() {
     let state = tempfile::tempdir().unwrap();
-    let out = hunt(&["--state", state.path().to_str().unwrap(), "--format", "ndjson"]);
+    let out = hunt(&[
+        "--state",
+        state.path().to_str().unwrap(),
+        "--format",
+        "ndjson",
+    ]);
     assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
-    assert!(stderr(&out).contains("example incident"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("example incident"),
+        "{}",
+        stderr(&out)
+    );
     let expected: Value = serde_json::from_str(
         &std::fs::read_to_string(repo().join("examples/telemetry/expected_alerts.json"))
             .expect("examples/telemetry/expected_alerts.json"),
@@ -132,7 +145,13 @@ fn example_incident_raises_the_expected_alerts() {
     let docs = alerts(&out);
     let mut got: BTreeMap<String, u64> = BTreeMap::new();
     for d in &docs {
-        *got.entry(d["kibana.alert.rule.name"].as_str().unwrap_or("?").to_string()).or_default() += 1;
+        *got.entry(
+            d["kibana.alert.rule.name"]
+                .as_str()
+                .unwrap_or("?")
+                .to_string(),
+        )
+        .or_default() += 1;
     }
     let want: BTreeMap<String, u64> = expected["alerts"]
         .as_object()
@@ -171,10 +190,18 @@ fn example_incident_raises_the_expected_alerts() {
     // The shell spawned by python names the model file the python process had opened.
     let shell = docs
         .iter()
-        .find(|d| d["kibana.alert.rule.name"] == "Shell Spawned by a Language Interpreter" && d["process"]["parent"]["name"] == "python3")
+        .find(|d| {
+            d["kibana.alert.rule.name"] == "Shell Spawned by a Language Interpreter"
+                && d["process"]["parent"]["name"] == "python3"
+        })
         .expect("python shell alert");
     let files = shell["spawnguard.model_files"].as_array().unwrap();
-    assert!(files.iter().any(|f| f["path"].as_str().is_some_and(|p| p.ends_with(".pt"))), "{files:?}");
+    assert!(
+        files
+            .iter()
+            .any(|f| f["path"].as_str().is_some_and(|p| p.ends_with(".pt"))),
+        "{files:?}"
+    );
     let nt = docs
         .iter()
         .find(|d| d["kibana.alert.rule.type"] == "new_terms")
@@ -191,28 +218,60 @@ fn table_view_shows_ancestry_environment_and_triage() {
     assert!(text.contains("environment: production"), "{text}");
     assert!(text.contains("└─ "), "no ancestry in {text}");
     assert!(text.contains("If the host is in production"), "{text}");
-    assert!(!text.contains("If the host is in CI"), "other environments' sections shown");
-    assert!(!text.contains("\x1b["), "colour when stdout is not a terminal");
+    assert!(
+        !text.contains("If the host is in CI"),
+        "other environments' sections shown"
+    );
+    assert!(
+        !text.contains("\x1b["),
+        "colour when stdout is not a terminal"
+    );
 }
 
 #[test]
 fn rerun_keeps_alert_ids_and_new_terms_history() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = rules_dir(dir.path(), &[("a.toml", SHELL_RULE), ("b.toml", NEW_TERMS_RULE)]);
+    let rules = rules_dir(
+        dir.path(),
+        &[("a.toml", SHELL_RULE), ("b.toml", NEW_TERMS_RULE)],
+    );
     let input = dir.path().join("in.ndjson");
-    std::fs::write(&input, ndjson(&[shell_event(1, "sh -c id"), shell_event(2, "sh -c whoami")])).unwrap();
+    std::fs::write(
+        &input,
+        ndjson(&[shell_event(1, "sh -c id"), shell_event(2, "sh -c whoami")]),
+    )
+    .unwrap();
     let state = dir.path().join("state");
-    let args = ["--rules", rules.to_str().unwrap(), "--state", state.to_str().unwrap(), "--format", "ndjson", input.to_str().unwrap()];
+    let args = [
+        "--rules",
+        rules.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+        "--format",
+        "ndjson",
+        input.to_str().unwrap(),
+    ];
     let first = alerts(&hunt(&args));
     let second_out = hunt(&args);
     let second = alerts(&second_out);
     let ids = |v: &[Value], ty: &str| -> Vec<String> {
-        v.iter().filter(|d| d["kibana.alert.rule.type"] == ty).map(|d| d["kibana.alert.uuid"].as_str().unwrap().to_string()).collect()
+        v.iter()
+            .filter(|d| d["kibana.alert.rule.type"] == ty)
+            .map(|d| d["kibana.alert.uuid"].as_str().unwrap().to_string())
+            .collect()
     };
     assert_eq!(ids(&first, "new_terms").len(), 2);
-    assert_eq!(ids(&second, "new_terms").len(), 0, "terms already in the history");
+    assert_eq!(
+        ids(&second, "new_terms").len(),
+        0,
+        "terms already in the history"
+    );
     assert_eq!(ids(&first, "query").len(), 2);
-    assert_eq!(ids(&first, "query"), ids(&second, "query"), "alert ids are deterministic");
+    assert_eq!(
+        ids(&first, "query"),
+        ids(&second, "query"),
+        "alert ids are deterministic"
+    );
 }
 
 #[test]
@@ -239,30 +298,59 @@ fn bad_truncated_and_wrongly_typed_input_is_reported_and_the_rest_processed() {
     let input = dir.path().join("bad.ndjson");
     std::fs::write(&input, text).unwrap();
     let state = dir.path().join("state");
-    let out = hunt(&["--rules", rules.to_str().unwrap(), "--state", state.to_str().unwrap(), "--format", "ndjson", input.to_str().unwrap()]);
+    let out = hunt(&[
+        "--rules",
+        rules.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+        "--format",
+        "ndjson",
+        input.to_str().unwrap(),
+    ]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(alerts(&out).len(), 3, "{err}");
     let name = input.to_str().unwrap();
     for line in [2, 6, 8] {
-        assert!(err.contains(&format!("{name}:{line}:")), "line {line} not reported in {err}");
+        assert!(
+            err.contains(&format!("{name}:{line}:")),
+            "line {line} not reported in {err}"
+        );
     }
     assert!(err.contains("bad lines 3"), "{err}");
     assert!(err.contains("events read 7"), "{err}");
 
     // A gzip file cut in the middle: what was readable is processed, the cut is reported.
-    let events: Vec<Value> = (0..3000).map(|i| shell_event(i, &format!("sh -c 'echo {i}'"))).collect();
+    let events: Vec<Value> = (0..3000)
+        .map(|i| shell_event(i, &format!("sh -c 'echo {i}'")))
+        .collect();
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(ndjson(&events).as_bytes()).unwrap();
     let gz = enc.finish().unwrap();
     let cut = dir.path().join("cut.ndjson.gz");
     std::fs::write(&cut, &gz[..gz.len() / 2]).unwrap();
-    let out = hunt(&["--rules", rules.to_str().unwrap(), "--state", state.to_str().unwrap(), "--format", "ndjson", "--max-alerts-per-minute", "0", cut.to_str().unwrap()]);
+    let out = hunt(&[
+        "--rules",
+        rules.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+        "--format",
+        "ndjson",
+        "--max-alerts-per-minute",
+        "0",
+        cut.to_str().unwrap(),
+    ]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     let n = alerts(&out).len();
-    assert!(n > 100 && n < 3000, "{n} alerts from half a gzip file; {err}");
-    assert!(err.contains(&format!("{}:", cut.to_str().unwrap())), "{err}");
+    assert!(
+        n > 100 && n < 3000,
+        "{n} alerts from half a gzip file; {err}"
+    );
+    assert!(
+        err.contains(&format!("{}:", cut.to_str().unwrap())),
+        "{err}"
+    );
     assert!(err.contains("bad lines 1"), "{err}");
 }
 
@@ -272,7 +360,11 @@ fn exit_codes() {
     let rules = rules_dir(dir.path(), &[("a.toml", SHELL_RULE)]);
     let state = dir.path().join("state");
     let benign = dir.path().join("benign.ndjson");
-    std::fs::write(&benign, ndjson(&(0..10).map(benign_event).collect::<Vec<_>>())).unwrap();
+    std::fs::write(
+        &benign,
+        ndjson(&(0..10).map(benign_event).collect::<Vec<_>>()),
+    )
+    .unwrap();
     let r = rules.to_str().unwrap();
     let s = state.to_str().unwrap();
     let ok = hunt(&["--rules", r, "--state", s, benign.to_str().unwrap()]);
@@ -285,11 +377,21 @@ fn exit_codes() {
     assert_eq!(bad_arg.status.code(), Some(2));
     let help = bin().args(["hunt", "--help"]).output().unwrap();
     let h = String::from_utf8_lossy(&help.stdout);
-    assert!(h.contains("Exit codes") && h.contains("1  at least one alert"), "{h}");
+    assert!(
+        h.contains("Exit codes") && h.contains("1  at least one alert"),
+        "{h}"
+    );
     // --learn never alerts.
     let input = dir.path().join("in.ndjson");
     std::fs::write(&input, ndjson(&[shell_event(1, "sh -c id")])).unwrap();
-    let learn = hunt(&["--rules", r, "--state", s, "--learn", input.to_str().unwrap()]);
+    let learn = hunt(&[
+        "--rules",
+        r,
+        "--state",
+        s,
+        "--learn",
+        input.to_str().unwrap(),
+    ]);
     assert_eq!(learn.status.code(), Some(0), "{}", stderr(&learn));
     assert!(learn.stdout.is_empty());
 }
@@ -317,9 +419,14 @@ fn kill_dash_9_keeps_alerted_terms_and_the_lock_names_the_owner() {
     let dir = tempfile::tempdir().unwrap();
     let rules = rules_dir(dir.path(), &[("b.toml", NEW_TERMS_RULE)]);
     let state = dir.path().join("state");
-    let (r, s) = (rules.to_str().unwrap().to_string(), state.to_str().unwrap().to_string());
+    let (r, s) = (
+        rules.to_str().unwrap().to_string(),
+        state.to_str().unwrap().to_string(),
+    );
     let mut child = bin()
-        .args(["hunt", "--rules", &r, "--state", &s, "--format", "ndjson", "-"])
+        .args([
+            "hunt", "--rules", &r, "--state", &s, "--format", "ndjson", "-",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -332,20 +439,36 @@ fn kill_dash_9_keeps_alerted_terms_and_the_lock_names_the_owner() {
     for e in [&e1, &e2] {
         writeln!(stdin, "{e}").unwrap();
         stdin.flush().unwrap();
-        let alert = lines.recv_timeout(Duration::from_secs(30)).expect("an alert while running");
+        let alert = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("an alert while running");
         assert!(alert.contains("kibana.alert.new_terms"), "{alert}");
     }
     // While it runs, a second hunt on the same state is refused with the owner's pid.
     let second = hunt(&["--rules", &r, "--state", &s, "-"]);
     assert_eq!(second.status.code(), Some(2));
     let msg = stderr(&second);
-    assert!(msg.contains(&format!("state directory {s} is in use by another spawnguard (pid {})", child.id())), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "state directory {s} is in use by another spawnguard (pid {})",
+            child.id()
+        )),
+        "{msg}"
+    );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     // Rerun on the same events plus a new one: only the new one alerts.
     let input = dir.path().join("again.ndjson");
     std::fs::write(&input, ndjson(&[e1, e2, shell_event(3, "sh -c uname")])).unwrap();
-    let out = hunt(&["--rules", &r, "--state", &s, "--format", "ndjson", input.to_str().unwrap()]);
+    let out = hunt(&[
+        "--rules",
+        &r,
+        "--state",
+        &s,
+        "--format",
+        "ndjson",
+        input.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let docs = alerts(&out);
     assert_eq!(docs.len(), 1, "{docs:?}");

@@ -90,19 +90,36 @@ fn event_query_returns_matches_in_timestamp_order() {
 }
 
 #[test]
-fn size_head_and_tail() {
+fn size_result_position_head_and_tail() {
     let d = Dir::new("size");
     let f = d.file("in.ndjson", &ndjson(&sample_events()));
-    assert_eq!(ids(&run(&["--size", "2", PY_SHELL, &f])), vec![4, 2]);
+    // Matches in time order: 4 (@5), 2 (@10), 1 (@30). As Elasticsearch's default
+    // `result_position: tail`, a size smaller than the matches keeps the most recent ones,
+    // still in ascending order.
+    assert_eq!(ids(&run(&["--size", "2", PY_SHELL, &f])), vec![2, 1]);
+    assert_eq!(
+        ids(&run(&[
+            "--size",
+            "2",
+            "--result-position",
+            "head",
+            PY_SHELL,
+            &f
+        ])),
+        vec![4, 2]
+    );
     let tail = format!("{PY_SHELL} | tail 2");
     assert_eq!(ids(&run(&[&tail, &f])), vec![2, 1]);
     let head = format!("{PY_SHELL} | head 1");
     assert_eq!(ids(&run(&[&head, &f])), vec![4]);
+    // A pipe decides which end, and --size caps it: `head 3` with size 2 keeps 4, 2.
+    let head3 = format!("{PY_SHELL} | head 3");
+    assert_eq!(ids(&run(&["--size", "2", &head3, &f])), vec![4, 2]);
     // `any where true` matches all five; the default size is 10, so all come back.
     assert_eq!(ids(&run(&["any where true", &f])), vec![4, 2, 3, 1, 5]);
     assert_eq!(
         ids(&run(&["--size", "3", "any where true", &f])),
-        vec![4, 2, 3]
+        vec![3, 1, 5]
     );
 }
 
@@ -238,4 +255,26 @@ fn table_format_is_readable() {
     assert!(first.starts_with("2026-01-01T00:00:05Z"), "{s}");
     assert!(first.contains("python3.11") && first.contains("zsh"), "{s}");
     assert!(s.contains("(3 events)"), "{s}");
+}
+
+#[test]
+fn prefilter_agrees_with_full_evaluation_on_a_larger_file() {
+    // 3000 events, every 97th python-parented; enough lines for the prefilter's gate to
+    // finish sampling and start skipping. Skipping must not change the results.
+    let d = Dir::new("agree");
+    let evs: Vec<Value> = (0..3000u32)
+        .map(|i| {
+            let parent = if i % 97 == 0 { "Python3" } else { "bash" };
+            let mut e = proc_event(i, 0, "h", parent, "sh");
+            e["@timestamp"] = json!(format!("2026-01-01T00:{:02}:{:02}Z", i / 60 % 60, i % 60));
+            e
+        })
+        .collect();
+    let f = d.file("in.ndjson", &ndjson(&evs));
+    let fast = run(&["--size", "1000", PY_SHELL, &f]);
+    let full = run(&["--size", "1000", "--no-prefilter", PY_SHELL, &f]);
+    assert_eq!(fast.status.code(), Some(0));
+    let got = ids(&fast);
+    assert_eq!(got.len(), 31);
+    assert_eq!(got, ids(&full));
 }

@@ -32,10 +32,16 @@ fn main() {
         if cands.is_empty() {
             continue;
         }
-        let Ok(ev) = parse_record(file, rec.line, rec.bytes) else { continue };
+        let Ok(ev) = parse_record(file, rec.line, rec.bytes) else {
+            continue;
+        };
         for i in cands {
             passed[i] += 1;
-            if report.rules[i].query.event_pred().is_some_and(|p| p.matches(&ev)) {
+            if report.rules[i]
+                .query
+                .event_pred()
+                .is_some_and(|p| p.matches(&ev))
+            {
                 matched[i] += 1;
             }
         }
@@ -50,7 +56,10 @@ fn main() {
             passed[i],
             matched[i],
             r.source,
-            format!("{:?}", reqs[i]).chars().take(100).collect::<String>()
+            format!("{:?}", reqs[i])
+                .chars()
+                .take(100)
+                .collect::<String>()
         );
     }
 }

@@ -62,7 +62,9 @@ pub fn event_identity(ev: &Event) -> String {
         return format!("{id}@{ts}");
     }
     let text = serde_json::to_string(ev.doc()).unwrap_or_default();
-    Uuid::new_v5(&UUID_NAMESPACE, text.as_bytes()).simple().to_string()
+    Uuid::new_v5(&UUID_NAMESPACE, text.as_bytes())
+        .simple()
+        .to_string()
 }
 
 pub fn alert_uuid(rule_id: &str, identity: &str) -> Uuid {
@@ -127,7 +129,9 @@ impl Alert {
             parts.push(format!("file {f}"));
         }
         if let Some(ip) = first_str(ev, "source.ip") {
-            let port = first_str(ev, "source.port").map(|p| format!(":{p}")).unwrap_or_default();
+            let port = first_str(ev, "source.port")
+                .map(|p| format!(":{p}"))
+                .unwrap_or_default();
             parts.push(format!("source {ip}{port}"));
         }
         if let Some(ip) = first_str(ev, "destination.ip") {
@@ -183,7 +187,10 @@ impl Alert {
         let mut put = |key: &str, v: Value| {
             k.insert(key.to_string(), v);
         };
-        put("@timestamp", json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+        put(
+            "@timestamp",
+            json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        );
         for (f, v) in original_event {
             put(&format!("kibana.alert.original_event.{f}"), v);
         }
@@ -193,7 +200,11 @@ impl Alert {
         put("kibana.alert.workflow_status", json!("open"));
         put("kibana.alert.depth", json!(1));
         let identity = event_identity(&self.event);
-        let index = self.source.as_ref().map(|(f, _)| f.to_string()).unwrap_or_default();
+        let index = self
+            .source
+            .as_ref()
+            .map(|(f, _)| f.to_string())
+            .unwrap_or_default();
         put(
             "kibana.alert.ancestors",
             json!([{"id": identity, "type": "event", "index": index, "depth": 0}]),
@@ -202,22 +213,46 @@ impl Alert {
         put("kibana.alert.severity", json!(rule.severity.as_str()));
         put("kibana.alert.risk_score", json!(rule.risk_score));
         put("kibana.alert.rule.rule_id", json!(rule.rule_id));
-        put("kibana.alert.rule.uuid", json!(rule_uuid(&rule.rule_id).to_string()));
+        put(
+            "kibana.alert.rule.uuid",
+            json!(rule_uuid(&rule.rule_id).to_string()),
+        );
         put("kibana.alert.rule.name", json!(rule.name));
         put("kibana.alert.rule.description", json!(rule.description));
         put("kibana.alert.rule.severity", json!(rule.severity.as_str()));
         put("kibana.alert.rule.risk_score", json!(rule.risk_score));
-        put("kibana.alert.rule.threat", serde_json::to_value(&rule.threat).unwrap_or(json!([])));
+        put(
+            "kibana.alert.rule.threat",
+            serde_json::to_value(&rule.threat).unwrap_or(json!([])),
+        );
         put("kibana.alert.rule.type", json!(rule.rule_type.as_str()));
-        put("kibana.alert.rule.rule_type_id", json!(rule_type_id(&rule.rule_type)));
+        put(
+            "kibana.alert.rule.rule_type_id",
+            json!(rule_type_id(&rule.rule_type)),
+        );
         put("kibana.alert.rule.references", json!(rule.references));
         put("kibana.alert.rule.tags", json!(rule.tags));
-        put("kibana.alert.rule.version", json!(rule.version.unwrap_or(1)));
-        put("kibana.alert.rule.from", json!(rule.from.clone().unwrap_or_else(|| "now-6m".into())));
-        put("kibana.alert.rule.interval", json!(rule.interval.clone().unwrap_or_else(|| "5m".into())));
-        put("kibana.alert.rule.max_signals", json!(rule.max_signals.unwrap_or(100)));
+        put(
+            "kibana.alert.rule.version",
+            json!(rule.version.unwrap_or(1)),
+        );
+        put(
+            "kibana.alert.rule.from",
+            json!(rule.from.clone().unwrap_or_else(|| "now-6m".into())),
+        );
+        put(
+            "kibana.alert.rule.interval",
+            json!(rule.interval.clone().unwrap_or_else(|| "5m".into())),
+        );
+        put(
+            "kibana.alert.rule.max_signals",
+            json!(rule.max_signals.unwrap_or(100)),
+        );
         if let Some(q) = &rule.query {
-            put("kibana.alert.rule.parameters", json!({"query": q, "language": rule.language}));
+            put(
+                "kibana.alert.rule.parameters",
+                json!({"query": q, "language": rule.language}),
+            );
         }
         if let Some(bb) = &rule.building_block_type {
             put("kibana.alert.building_block_type", json!(bb));
@@ -227,7 +262,11 @@ impl Alert {
             put("kibana.alert.new_terms", json!(nt));
         }
         if let Some(t) = &self.threshold {
-            let terms: Vec<Value> = t.terms.iter().map(|(f, v)| json!({"field": f, "value": v})).collect();
+            let terms: Vec<Value> = t
+                .terms
+                .iter()
+                .map(|(f, v)| json!({"field": f, "value": v}))
+                .collect();
             let card: Vec<Value> = t
                 .cardinality
                 .iter()
@@ -256,11 +295,24 @@ impl Alert {
                 .collect();
             put("kibana.alert.group.events", Value::Array(events));
         }
-        put("spawnguard.host.environment", json!(self.host_env.environment.clone().unwrap_or_else(|| "unknown".into())));
+        put(
+            "spawnguard.host.environment",
+            json!(self
+                .host_env
+                .environment
+                .clone()
+                .unwrap_or_else(|| "unknown".into())),
+        );
         put("spawnguard.host.labels", json!(self.host_env.labels));
-        put("spawnguard.model_files", Value::Array(self.model_files.clone()));
+        put(
+            "spawnguard.model_files",
+            Value::Array(self.model_files.clone()),
+        );
         if let Some((f, l)) = &self.source {
-            put("spawnguard.source", json!({"file": f.to_string(), "line": l}));
+            put(
+                "spawnguard.source",
+                json!({"file": f.to_string(), "line": l}),
+            );
         }
         if let Value::Object(m) = &mut doc {
             for (key, v) in k {

@@ -58,8 +58,12 @@ impl EnvConfig {
     pub fn from_file(file: EnvConfigFile) -> Result<EnvConfig, String> {
         let mut entries = Vec::new();
         for h in file.hosts {
-            let m = StrMatcher::new(PatternKind::Wildcard, std::slice::from_ref(&h.pattern), true)
-                .map_err(|e| format!("host pattern `{}`: {e}", h.pattern))?;
+            let m = StrMatcher::new(
+                PatternKind::Wildcard,
+                std::slice::from_ref(&h.pattern),
+                true,
+            )
+            .map_err(|e| format!("host pattern `{}`: {e}", h.pattern))?;
             entries.push((m, h.labels));
         }
         Ok(EnvConfig { entries })
@@ -97,7 +101,9 @@ pub fn default_config_path() -> Option<std::path::PathBuf> {
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|v| !v.is_empty())
         .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config")))?;
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config"))
+        })?;
     Some(base.join("spawnguard").join("config.toml"))
 }
 

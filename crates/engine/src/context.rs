@@ -34,9 +34,27 @@ pub struct ModelFile {
 
 /// File name endings taken as model files.
 pub const MODEL_EXTENSIONS: &[&str] = &[
-    ".pt", ".pth", ".pkl", ".pickle", ".bin", ".ckpt", ".joblib", ".npy", ".npz",
-    ".safetensors", ".h5", ".hdf5", ".onnx", ".gguf", ".keras", ".pb", ".tflite", ".mar",
-    ".model", ".dill", ".sav",
+    ".pt",
+    ".pth",
+    ".pkl",
+    ".pickle",
+    ".bin",
+    ".ckpt",
+    ".joblib",
+    ".npy",
+    ".npz",
+    ".safetensors",
+    ".h5",
+    ".hdf5",
+    ".onnx",
+    ".gguf",
+    ".keras",
+    ".pb",
+    ".tflite",
+    ".mar",
+    ".model",
+    ".dill",
+    ".sav",
 ];
 
 pub fn is_model_path(p: &str) -> bool {
@@ -118,7 +136,11 @@ fn s(ev: &Event, f: &FieldPath) -> Option<String> {
 
 fn cmdline(ev: &Event, cl: &FieldPath, args: &FieldPath) -> Option<String> {
     s(ev, cl).or_else(|| {
-        let a: Vec<String> = ev.values(args).iter().filter_map(|v| v.as_str().map(String::from)).collect();
+        let a: Vec<String> = ev
+            .values(args)
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect();
         (!a.is_empty()).then(|| a.join(" "))
     })
 }
@@ -291,7 +313,8 @@ impl StreamContext {
         files
             .iter()
             .map(|f| {
-                let mut v = json!({"path": f.path, "opened_at": f.opened_at, "process.entity_id": id});
+                let mut v =
+                    json!({"path": f.path, "opened_at": f.opened_at, "process.entity_id": id});
                 if let Some(sc) = &self.scanner {
                     let p = Path::new(&f.path);
                     if p.exists() {
@@ -324,17 +347,28 @@ mod tests {
     fn grandparents_and_model_files_from_the_stream() {
         let mut c = StreamContext::default();
         let host = json!({"name": "web-1"});
-        c.observe(&Event::new(json!({"host": host, "event": {"category": ["process"]},
+        c.observe(&Event::new(
+            json!({"host": host, "event": {"category": ["process"]},
             "process": {"entity_id": "P", "name": "python3", "command_line": "python3 serve.py",
-                        "parent": {"entity_id": "G", "name": "bash"}}})));
-        c.observe(&Event::new(json!({"host": host, "event": {"category": ["process"]},
-            "process": {"entity_id": "G", "name": "bash", "command_line": "-bash"}})));
-        c.observe(&Event::new(json!({"host": host, "event": {"category": "file"}, "@timestamp": "t1",
-            "process": {"entity_id": "P", "name": "python3"}, "file": {"path": "/m/model.pkl"}})));
-        let alert = Event::new(json!({"host": host, "process": {"entity_id": "C", "name": "sh",
-            "command_line": "sh -c id", "parent": {"entity_id": "P", "name": "python3"}}}));
+                        "parent": {"entity_id": "G", "name": "bash"}}}),
+        ));
+        c.observe(&Event::new(
+            json!({"host": host, "event": {"category": ["process"]},
+            "process": {"entity_id": "G", "name": "bash", "command_line": "-bash"}}),
+        ));
+        c.observe(&Event::new(
+            json!({"host": host, "event": {"category": "file"}, "@timestamp": "t1",
+            "process": {"entity_id": "P", "name": "python3"}, "file": {"path": "/m/model.pkl"}}),
+        ));
+        let alert = Event::new(
+            json!({"host": host, "process": {"entity_id": "C", "name": "sh",
+            "command_line": "sh -c id", "parent": {"entity_id": "P", "name": "python3"}}}),
+        );
         let chain = c.ancestry(&alert);
-        let names: Vec<_> = chain.iter().map(|p| p.name.clone().unwrap_or_default()).collect();
+        let names: Vec<_> = chain
+            .iter()
+            .map(|p| p.name.clone().unwrap_or_default())
+            .collect();
         assert_eq!(names, ["bash", "python3", "sh"]);
         assert_eq!(chain[1].command_line.as_deref(), Some("python3 serve.py"));
         let files = c.model_files(&alert, &chain);

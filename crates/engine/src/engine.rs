@@ -86,7 +86,10 @@ pub struct Stats {
 
 enum Kind {
     Event,
-    NewTerms { fields: Vec<FieldPath>, window_ns: i64 },
+    NewTerms {
+        fields: Vec<FieldPath>,
+        window_ns: i64,
+    },
     Threshold(Box<ThresholdState>),
     Sequence(Box<SequenceMatcher<Arc<Event>>>),
     Sample(Box<SampleMatcher<Arc<Event>>>),
@@ -217,7 +220,8 @@ impl Engine {
     /// One parsed event.
     pub fn process_event(&mut self, ev: Event) -> Vec<Alert> {
         let p = self.screen.prepare_event(ev, None);
-        self.process_prepared(Prepared::Event(p)).unwrap_or_default()
+        self.process_prepared(Prepared::Event(p))
+            .unwrap_or_default()
     }
 
     /// A line or event screened by [`Screen`] (possibly on another thread). Lines must be
@@ -241,7 +245,11 @@ impl Engine {
     }
 
     fn handle(&mut self, pe: PreparedEvent) -> Vec<Alert> {
-        let PreparedEvent { event, source, hits } = pe;
+        let PreparedEvent {
+            event,
+            source,
+            hits,
+        } = pe;
         self.context.observe(&event);
         if let Some(ts) = event
             .first(&FieldPath::new("@timestamp"))
@@ -402,11 +410,9 @@ impl Engine {
                             }
                         }
                     }
-                    let card_ok = th
-                        .cardinality
-                        .iter()
-                        .enumerate()
-                        .all(|(i, (_, min))| st.distinct.get(i).map(|s| s.len() as u64).unwrap_or(0) >= *min);
+                    let card_ok = th.cardinality.iter().enumerate().all(|(i, (_, min))| {
+                        st.distinct.get(i).map(|s| s.len() as u64).unwrap_or(0) >= *min
+                    });
                     if st.count >= th.value && card_ok && !st.alerted {
                         st.alerted = true;
                         if learn {
@@ -428,7 +434,10 @@ impl Engine {
                                 .iter()
                                 .enumerate()
                                 .map(|(i, (f, _))| {
-                                    (f.as_str().to_string(), st.distinct.get(i).map(|s| s.len() as u64).unwrap_or(0))
+                                    (
+                                        f.as_str().to_string(),
+                                        st.distinct.get(i).map(|s| s.len() as u64).unwrap_or(0),
+                                    )
                                 })
                                 .collect(),
                             from_ns: st.start,
@@ -518,7 +527,9 @@ impl Engine {
                     if self.learn {
                         continue;
                     }
-                    let Some(last) = sm.items.last().cloned() else { continue };
+                    let Some(last) = sm.items.last().cloned() else {
+                        continue;
+                    };
                     let id: Vec<String> = sm.items.iter().map(|e| event_identity(e)).collect();
                     cands.push(Candidate {
                         rule: ri,
@@ -534,7 +545,10 @@ impl Engine {
                 self.stats.sequence_evicted += m.stats().evicted_cap;
             }
         }
-        let out: Vec<Alert> = cands.into_iter().filter_map(|c| self.finish_candidate(c)).collect();
+        let out: Vec<Alert> = cands
+            .into_iter()
+            .filter_map(|c| self.finish_candidate(c))
+            .collect();
         if self.max_time != i64::MIN {
             for i in 0..self.rules.len() {
                 if let Kind::NewTerms { window_ns, .. } = &self.rules[i].kind {

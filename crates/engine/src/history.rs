@@ -65,7 +65,9 @@ fn is_root() -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+        std::fs::metadata("/proc/self")
+            .map(|m| m.uid() == 0)
+            .unwrap_or(false)
     }
     #[cfg(not(unix))]
     {
@@ -104,7 +106,11 @@ impl History {
                 let pid = pid.trim();
                 return Err(HistoryError::Locked {
                     dir: d,
-                    pid: if pid.is_empty() { "unknown".into() } else { pid.into() },
+                    pid: if pid.is_empty() {
+                        "unknown".into()
+                    } else {
+                        pid.into()
+                    },
                 });
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
@@ -207,21 +213,21 @@ impl History {
                 let err = r.err();
                 let mut n = 0u64;
                 {
-                let txn = r.txn()?;
-                let mut table = txn.open_table(TERMS).map_err(|e| err(e.to_string()))?;
-                let mut end = prefix.clone();
-                if let Some(last) = end.last_mut() {
-                    *last = 1;
-                }
-                table
-                    .retain_in(prefix.as_slice()..end.as_slice(), |_, v| {
-                        let keep = v >= cutoff;
-                        if !keep {
-                            n += 1;
-                        }
-                        keep
-                    })
-                    .map_err(|e| err(e.to_string()))?;
+                    let txn = r.txn()?;
+                    let mut table = txn.open_table(TERMS).map_err(|e| err(e.to_string()))?;
+                    let mut end = prefix.clone();
+                    if let Some(last) = end.last_mut() {
+                        *last = 1;
+                    }
+                    table
+                        .retain_in(prefix.as_slice()..end.as_slice(), |_, v| {
+                            let keep = v >= cutoff;
+                            if !keep {
+                                n += 1;
+                            }
+                            keep
+                        })
+                        .map_err(|e| err(e.to_string()))?;
                 }
                 r.dirty += n as usize;
                 Ok(n)
@@ -272,7 +278,8 @@ impl RedbHistory {
 
 /// The history key of one term of one rule.
 pub fn term_key(rule_id: &str, values: &[String]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(rule_id.len() + 1 + values.iter().map(|v| v.len() + 1).sum::<usize>());
+    let mut k =
+        Vec::with_capacity(rule_id.len() + 1 + values.iter().map(|v| v.len() + 1).sum::<usize>());
     k.extend_from_slice(rule_id.as_bytes());
     k.push(0);
     for (i, v) in values.iter().enumerate() {

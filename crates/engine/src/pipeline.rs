@@ -60,7 +60,9 @@ pub fn run_input(
 
 fn emit(engine: &mut Engine, p: Prepared, out: &mut dyn FnMut(Output)) {
     match engine.process_prepared(p) {
-        Ok(alerts) => alerts.into_iter().for_each(|a| out(Output::Alert(Box::new(a)))),
+        Ok(alerts) => alerts
+            .into_iter()
+            .for_each(|a| out(Output::Alert(Box::new(a)))),
         Err(b) => out(Output::Bad(b)),
     }
 }
@@ -165,12 +167,9 @@ fn work(
             .drain(..)
             .map(|it| match it {
                 Item::Err(b) => Prepared::Bad(b),
-                Item::Rec { line, start, end } => screen.prepare_line(
-                    &batch.data[start..end],
-                    &file,
-                    line,
-                    &mut scratch,
-                ),
+                Item::Rec { line, start, end } => {
+                    screen.prepare_line(&batch.data[start..end], &file, line, &mut scratch)
+                }
             })
             .collect();
         if tx.send((batch.seq, prepared, bytes)).is_err() {

@@ -43,7 +43,11 @@ pub fn render_alert(a: &Alert, color: bool) -> String {
         .unwrap_or("-");
     let env = a.host_env.environment.as_deref().unwrap_or("unknown");
     let _ = writeln!(o, "  time         {}", format_ns(a.time_ns));
-    let _ = writeln!(o, "  host         {host}   environment: {}", st.paint("1", env));
+    let _ = writeln!(
+        o,
+        "  host         {host}   environment: {}",
+        st.paint("1", env)
+    );
     if let Some(u) = a.event.get_str("user.name") {
         let _ = writeln!(o, "  user         {u}");
     }
@@ -55,7 +59,12 @@ pub fn render_alert(a: &Alert, color: bool) -> String {
         let _ = writeln!(o, "  new terms    {}", nt.join(", "));
     }
     if let Some(t) = &a.threshold {
-        let _ = writeln!(o, "  count        {} since {}", t.count, format_ns(t.from_ns));
+        let _ = writeln!(
+            o,
+            "  count        {} since {}",
+            t.count,
+            format_ns(t.from_ns)
+        );
     }
     if !a.ancestry.is_empty() {
         let _ = writeln!(o, "  ancestry");
@@ -66,7 +75,11 @@ pub fn render_alert(a: &Alert, color: bool) -> String {
             let pid = p.pid.map(|x| format!(" [{x}]")).unwrap_or_default();
             let cl = p.command_line.as_deref().unwrap_or("");
             let last = depth + 1 == a.ancestry.len();
-            let name = if last { st.paint("1;31", name) } else { st.paint("1", name) };
+            let name = if last {
+                st.paint("1;31", name)
+            } else {
+                st.paint("1", name)
+            };
             let _ = writeln!(o, "    {indent}{arrow}{name}{pid}  {cl}");
         }
     }
@@ -177,8 +190,9 @@ pub fn triage_steps(note: &str, environment: Option<&str>) -> String {
             t.contains("investigation steps") || t.contains("triage steps")
         })
         .or_else(|| {
-            hs.iter()
-                .position(|h| h.title.to_ascii_lowercase().contains("triage") && env_of(&h.title).is_none())
+            hs.iter().position(|h| {
+                h.title.to_ascii_lowercase().contains("triage") && env_of(&h.title).is_none()
+            })
         });
     let mut out: Vec<String> = match general {
         Some(i) => section(&lines, &hs, i, true),
@@ -213,7 +227,12 @@ pub fn triage_steps(note: &str, environment: Option<&str>) -> String {
         out.extend(section(&lines, &hs, i, true));
     }
     if out.iter().all(|l| l.trim().is_empty()) {
-        return lines.iter().take(25).map(|s| s.to_string()).collect::<Vec<_>>().join("\n");
+        return lines
+            .iter()
+            .take(25)
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
     }
     // Trim blank runs.
     let mut text = String::new();
@@ -247,7 +266,12 @@ mod tests {
         assert!(!ci.contains("Isolate it."));
         assert!(!ci.contains("Jupyter"));
         let unknown = triage_steps(NOTE, None);
-        for s in ["Rotate CI tokens.", "Snapshot it.", "Isolate it.", "Check the user."] {
+        for s in [
+            "Rotate CI tokens.",
+            "Snapshot it.",
+            "Isolate it.",
+            "Check the user.",
+        ] {
             assert!(unknown.contains(s), "{s} missing from {unknown}");
         }
         let prod = triage_steps(NOTE, Some("production"));

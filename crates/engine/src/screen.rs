@@ -48,8 +48,10 @@ pub struct Screen {
     categories: Vec<Option<Vec<String>>>,
     by_category: HashMap<String, Vec<u32>>,
     any_category: Vec<u32>,
-    /// Event conditions as trees over shared, memoised leaves (`None`: sequence/sample).
-    preds: Vec<Option<Node>>,
+    /// Per rule, conditions as trees over shared, memoised leaves: the event condition, or
+    /// every stage (and `until`) of a sequence or sample — an event that matches none of
+    /// them is not handed to the rule's matcher.
+    preds: Vec<Vec<Node>>,
     leaves: Leaves,
     category_field: FieldPath,
     n_rules: usize,
@@ -127,7 +129,16 @@ impl Screen {
                 }
             };
             categories.push(cats);
-            preds.push(r.query.event_pred().map(|p| leaves.build(p)));
+            preds.push(match &r.query.kind {
+                QueryKind::Event(p) => vec![leaves.build(p)],
+                QueryKind::Sequence(s) => s
+                    .stages
+                    .iter()
+                    .chain(s.until.iter())
+                    .map(|st| leaves.build(&st.pred))
+                    .collect(),
+                QueryKind::Sample(s) => s.stages.iter().map(|st| leaves.build(&st.pred)).collect(),
+            });
         }
         let mut by_category: HashMap<String, Vec<u32>> = HashMap::new();
         let mut any_category = Vec::new();
@@ -175,11 +186,13 @@ impl Screen {
         let wanted = &mut scratch.wanted;
         wanted.clear();
         wanted.resize(self.n_rules + 1, false);
-        let n = self.prefilter.candidates(bytes, &mut scratch.prefilter, |i| {
-            if let Some(w) = wanted.get_mut(i) {
-                *w = true;
-            }
-        });
+        let n = self
+            .prefilter
+            .candidates(bytes, &mut scratch.prefilter, |i| {
+                if let Some(w) = wanted.get_mut(i) {
+                    *w = true;
+                }
+            });
         if n == 0 {
             // Not parsed, but still checked cheaply: a record that is not `{…}` (truncated,
             // not an object) is parsed to report exactly what is wrong. A skipped line that
@@ -226,10 +239,9 @@ impl Screen {
             if wanted.is_some_and(|w| !w.get(i as usize).copied().unwrap_or(false)) {
                 return;
             }
-            let ok = match &self.preds[i as usize] {
-                Some(p) => p.matches(&ev, &self.leaves, memo),
-                None => true, // sequence / sample: its matcher decides
-            };
+            let ok = self.preds[i as usize]
+                .iter()
+                .any(|p| p.matches(&ev, &self.leaves, memo));
             if ok && !hits.contains(&i) {
                 hits.push(i);
             }

@@ -184,14 +184,28 @@ mod tests {
         ];
         let mut leaves = Leaves::default();
         let trees: Vec<Node> = conds.iter().map(|c| leaves.build(c)).collect();
-        assert_eq!(leaves.len(), 3, "a, b and the missing-field test are shared");
-        let events = [json!({"a": "xy", "n": 5}), json!({"a": "z", "n": 1}), json!({"n": 9}), json!({})];
+        assert_eq!(
+            leaves.len(),
+            3,
+            "a, b and the missing-field test are shared"
+        );
+        let events = [
+            json!({"a": "xy", "n": 5}),
+            json!({"a": "z", "n": 1}),
+            json!({"n": 9}),
+            json!({}),
+        ];
         for e in events {
             let ev = Event::new(e);
             let mut memo = Memo::default();
             memo.reset(leaves.len());
             for (c, t) in conds.iter().zip(&trees) {
-                assert_eq!(t.eval(&ev, &leaves, &mut memo), c.eval(&ev), "{c:?} on {:?}", ev.doc());
+                assert_eq!(
+                    t.eval(&ev, &leaves, &mut memo),
+                    c.eval(&ev),
+                    "{c:?} on {:?}",
+                    ev.doc()
+                );
             }
         }
     }

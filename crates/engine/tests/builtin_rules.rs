@@ -7,7 +7,11 @@ use spawnguard_rules::{check_case, load_builtin, tests_for};
 fn every_builtin_rule_passes_its_cases() {
     let report = load_builtin();
     let errors: Vec<String> = report.errors().map(|p| p.to_string()).collect();
-    assert!(errors.is_empty(), "shipped rules have errors:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "shipped rules have errors:\n{}",
+        errors.join("\n")
+    );
     assert!(!report.rules.is_empty(), "no shipped rules were embedded");
     let mut failures = Vec::new();
     let mut cases = 0;
@@ -35,5 +39,10 @@ fn every_builtin_rule_passes_its_cases() {
         }
     }
     assert!(cases > 0, "no test cases ran");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

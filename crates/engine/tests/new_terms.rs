@@ -32,28 +32,59 @@ fn engine(rules: &[spawnguard_rules::LoadedRule], learn: bool) -> Engine {
 fn window_edges() {
     // 1-day window: seen at day 0, again exactly 1 day later (last seen = t - window: still
     // seen), then 1 day + 1 ns after that last sighting (not seen within the window).
-    let r = new_terms_rule("nt-window", &["host.name", "process.command_line"], "now-1d");
+    let r = new_terms_rule(
+        "nt-window",
+        &["host.name", "process.command_line"],
+        "now-1d",
+    );
     let mut e = engine(std::slice::from_ref(&r), false);
-    assert_eq!(e.process_event(ev("2026-01-01T00:00:00Z", "h", json!("id"))).len(), 1);
-    assert_eq!(e.process_event(ev("2026-01-01T12:00:00Z", "h", json!("id"))).len(), 0);
+    assert_eq!(
+        e.process_event(ev("2026-01-01T00:00:00Z", "h", json!("id")))
+            .len(),
+        1
+    );
+    assert_eq!(
+        e.process_event(ev("2026-01-01T12:00:00Z", "h", json!("id")))
+            .len(),
+        0
+    );
     // Exactly one window after the last sighting (12:00): still seen.
-    assert_eq!(e.process_event(ev("2026-01-02T12:00:00Z", "h", json!("id"))).len(), 0);
+    assert_eq!(
+        e.process_event(ev("2026-01-02T12:00:00Z", "h", json!("id")))
+            .len(),
+        0
+    );
     // One window plus a nanosecond after the last sighting: new again.
     let a = e.process_event(ev("2026-01-03T12:00:00.000000001Z", "h", json!("id")));
     assert_eq!(a.len(), 1);
-    assert_eq!(a[0].new_terms.as_deref(), Some(&["h".to_string(), "id".to_string()][..]));
+    assert_eq!(
+        a[0].new_terms.as_deref(),
+        Some(&["h".to_string(), "id".to_string()][..])
+    );
     // Another host: a different term.
-    assert_eq!(e.process_event(ev("2026-01-03T13:00:00Z", "h2", json!("id"))).len(), 1);
+    assert_eq!(
+        e.process_event(ev("2026-01-03T13:00:00Z", "h2", json!("id")))
+            .len(),
+        1
+    );
 }
 
 #[test]
 fn arrays_expand_and_three_fields() {
-    let r = new_terms_rule("nt-3", &["host.name", "process.command_line", "user.name"], "now-7d");
+    let r = new_terms_rule(
+        "nt-3",
+        &["host.name", "process.command_line", "user.name"],
+        "now-7d",
+    );
     let mut e = engine(std::slice::from_ref(&r), false);
     let mut first = ev("2026-01-01T00:00:00Z", "h", json!(["a", "b"]));
     first.set(&spawnguard_event::FieldPath::new("user.name"), json!("u"));
     let alerts = e.process_event(first);
-    assert_eq!(alerts.len(), 1, "both combinations are new: one alert for the event");
+    assert_eq!(
+        alerts.len(),
+        1,
+        "both combinations are new: one alert for the event"
+    );
     let doc = alerts[0].to_document();
     assert_eq!(doc["kibana.alert.new_terms"], json!(["h", "a", "u"]));
     // "b" alone was recorded as part of the array: not new.
@@ -62,10 +93,17 @@ fn arrays_expand_and_three_fields() {
     assert_eq!(e.process_event(second).len(), 0);
     // A new third-field value makes a new combination.
     let mut third = ev("2026-01-01T02:00:00Z", "h", json!("b"));
-    third.set(&spawnguard_event::FieldPath::new("user.name"), json!("root"));
+    third.set(
+        &spawnguard_event::FieldPath::new("user.name"),
+        json!("root"),
+    );
     assert_eq!(e.process_event(third).len(), 1);
     // Missing field: no term, no alert.
-    assert_eq!(e.process_event(ev("2026-01-01T03:00:00Z", "h", json!("zzz"))).len(), 0);
+    assert_eq!(
+        e.process_event(ev("2026-01-01T03:00:00Z", "h", json!("zzz")))
+            .len(),
+        0
+    );
     // Events that do not match the query are not terms.
     let other = Event::new(json!({"@timestamp": "2026-01-01T04:00:00Z",
         "event": {"category": "process"}, "host": {"name": "h"}, "user": {"name": "x"},
@@ -94,14 +132,24 @@ fn learn_mode_is_silent_then_known() {
         assert_eq!(e.stats().rules[0].alerts, 0);
     }
     let mut e = Engine::new(std::slice::from_ref(&r), cfg(false)).unwrap();
-    assert!(e.process_event(ev("2026-01-02T00:00:00Z", "h", json!("b"))).is_empty());
-    assert_eq!(e.process_event(ev("2026-01-02T00:00:01Z", "h", json!("d"))).len(), 1);
+    assert!(e
+        .process_event(ev("2026-01-02T00:00:00Z", "h", json!("b")))
+        .is_empty());
+    assert_eq!(
+        e.process_event(ev("2026-01-02T00:00:01Z", "h", json!("d")))
+            .len(),
+        1
+    );
 }
 
 #[test]
 fn history_survives_restart_and_is_pruned() {
     let dir = tempfile::tempdir().unwrap();
-    let r = new_terms_rule("nt-restart", &["host.name", "process.command_line"], "now-1d");
+    let r = new_terms_rule(
+        "nt-restart",
+        &["host.name", "process.command_line"],
+        "now-1d",
+    );
     let cfg = || EngineConfig {
         state_dir: Some(dir.path().to_path_buf()),
         max_alerts_per_minute: 0,
@@ -109,19 +157,35 @@ fn history_survives_restart_and_is_pruned() {
     };
     {
         let mut e = Engine::new(std::slice::from_ref(&r), cfg()).unwrap();
-        assert_eq!(e.process_event(ev("2026-01-01T00:00:00Z", "h", json!("old"))).len(), 1);
-        assert_eq!(e.process_event(ev("2026-01-05T00:00:00Z", "h", json!("x"))).len(), 1);
+        assert_eq!(
+            e.process_event(ev("2026-01-01T00:00:00Z", "h", json!("old")))
+                .len(),
+            1
+        );
+        assert_eq!(
+            e.process_event(ev("2026-01-05T00:00:00Z", "h", json!("x")))
+                .len(),
+            1
+        );
         // Dropped without finish(): the alerting terms were committed before being returned.
     }
     {
         let mut e = Engine::new(std::slice::from_ref(&r), cfg()).unwrap();
-        assert_eq!(e.process_event(ev("2026-01-05T01:00:00Z", "h", json!("x"))).len(), 0);
+        assert_eq!(
+            e.process_event(ev("2026-01-05T01:00:00Z", "h", json!("x")))
+                .len(),
+            0
+        );
         e.finish();
         // "old" was last seen more than a window before the latest event: pruned.
         assert_eq!(e.stats().pruned_terms, 1);
     }
     let mut e = Engine::new(std::slice::from_ref(&r), cfg()).unwrap();
-    assert_eq!(e.process_event(ev("2026-01-05T02:00:00Z", "h", json!("x"))).len(), 0);
+    assert_eq!(
+        e.process_event(ev("2026-01-05T02:00:00Z", "h", json!("x")))
+            .len(),
+        0
+    );
 }
 
 #[test]
@@ -133,8 +197,13 @@ fn second_writer_is_refused() {
         ..EngineConfig::default()
     };
     let _first = Engine::new(std::slice::from_ref(&r), cfg.clone()).unwrap();
-    let err = Engine::new(std::slice::from_ref(&r), cfg).err().expect("second writer refused");
+    let err = Engine::new(std::slice::from_ref(&r), cfg)
+        .err()
+        .expect("second writer refused");
     let msg = err.to_string();
-    assert!(msg.contains("is in use by another spawnguard (pid "), "{msg}");
+    assert!(
+        msg.contains("is in use by another spawnguard (pid "),
+        "{msg}"
+    );
     assert!(msg.contains(&std::process::id().to_string()), "{msg}");
 }

@@ -211,6 +211,8 @@ pub struct Scratch {
     seen: Vec<bool>,
     /// Lines seen by the gate, and per gate literal how many sampled lines lacked it.
     gate_lines: u64,
+    /// Which gate the sampling state belongs to (a scratch may serve several prefilters).
+    gate_id: u64,
     gate_absent: Vec<u32>,
     /// Per query, the gate literal chosen from the last sample.
     gate_chosen: Vec<usize>,
@@ -219,6 +221,9 @@ pub struct Scratch {
 /// The gate: single-literal searchers, and which of them each query requires.
 #[derive(Debug, Clone)]
 struct Gate {
+    /// Unique per built gate, so that sampling state in a [`Scratch`] is never applied to
+    /// another prefilter's literals.
+    id: u64,
     lits: Vec<AhoCorasick>,
     /// Per query: indices into `lits` it requires outright; empty for a query that can never
     /// match.
@@ -270,11 +275,18 @@ impl Gate {
                     .ok()
             })
             .collect::<Option<Vec<_>>>()?;
-        Some(Gate { lits, of })
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some(Gate { id, lits, of })
     }
 
     /// Whether the line may match some query; `false` means it matches none.
     fn may_pass(&self, line: &[u8], sc: &mut Scratch) -> bool {
+        if sc.gate_id != self.id {
+            sc.gate_id = self.id;
+            sc.gate_lines = 0;
+            sc.gate_chosen.clear();
+        }
         let phase = sc.gate_lines % GATE_PERIOD;
         sc.gate_lines += 1;
         if phase < GATE_SAMPLE || sc.gate_chosen.len() != self.of.len() {
@@ -504,6 +516,29 @@ mod tests {
         // A query without a required literal disables the gate.
         let pf = Prefilter::new(&[Req::Lit("zsh".into()), Req::Always]);
         assert!(pf.gate.is_none());
+    }
+
+    #[test]
+    fn gate_never_drops_a_line_the_formula_accepts() {
+        // Sample 1000 lines that all contain `linux` but not `python`: the gate settles on
+        // `python`. Lines that satisfy the whole formula must still come through, in any case.
+        let pf = Prefilter::new(&[Req::all(vec![
+            Req::Lit("linux".into()),
+            Req::Lit("python".into()),
+        ])]);
+        let mut s = Scratch::default();
+        let mut passed = 0;
+        for i in 0..1000 {
+            let line = if i % 100 == 99 {
+                format!(r#"{{"os":"linux","p":"PyThOn{i}"}}"#)
+            } else {
+                format!(r#"{{"os":"linux","p":"bash{i}"}}"#)
+            };
+            if pf.may_match(line.as_bytes(), &mut s) {
+                passed += 1;
+            }
+        }
+        assert_eq!(passed, 10);
     }
 
     #[test]

@@ -173,23 +173,31 @@ def torch_data_pkl(obj):
     return buf.getvalue()
 
 
-def zip_bytes(members, method=zipfile.ZIP_STORED):
+def zip_bytes(members, method=zipfile.ZIP_STORED, align=False):
+    """align=True pads like torch's writer: an 'FB' extra field puts every member's data at a
+    multiple of 64 bytes."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         for name, data in members:
             zi = zipfile.ZipInfo(name, ZIP_DATE)
             zi.compress_type = method
             zi.external_attr = 0o644 << 16
+            if align:
+                start = buf.tell() + 30 + len(name.encode()) + 4
+                pad = (64 - start % 64) % 64
+                zi.extra = b"FB" + struct.pack("<H", pad) + b"Z" * pad
             z.writestr(zi, data)
     return buf.getvalue()
 
 
 def torch_zip(data_pkl, storages, root="archive"):
-    members = [(f"{root}/data.pkl", data_pkl), (f"{root}/byteorder", b"little")]
+    """Member names, order and 64-byte alignment as torch.save (2.x) writes them."""
+    members = [(f"{root}/data.pkl", data_pkl), (f"{root}/.format_version", b"1"),
+               (f"{root}/.storage_alignment", b"64"), (f"{root}/byteorder", b"little")]
     for st in storages:
         members.append((f"{root}/data/{st.key}", st.data))
     members += [(f"{root}/version", b"3\n"), (f"{root}/.data/serialization_id", b"1234567890123456789012345678901234567890")]
-    return zip_bytes(members)
+    return zip_bytes(members, align=True)
 
 
 def torch_legacy(obj, storages):

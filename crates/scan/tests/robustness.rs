@@ -89,6 +89,23 @@ fn fast_path_agrees_with_full_walk_on_the_corpus() {
 }
 
 #[test]
+fn fuzz_regressions_agree() {
+    // inputs the fuzzer found where the fast path and the full walk disagreed
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regress");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).expect("tests/regress exists") {
+        let p = e.expect("entry").path();
+        let data = std::fs::read(&p).expect("readable");
+        let fast = scan_bytes("f", &data);
+        let full = scan_bytes_full_walk("f", &data);
+        assert_eq!(fast.verdict, full.verdict, "{}", p.display());
+        assert_eq!(fast.findings, full.findings, "{}", p.display());
+        n += 1;
+    }
+    assert!(n >= 1);
+}
+
+#[test]
 fn every_prefix_of_a_raw_malicious_pickle_after_the_import_stays_dangerous() {
     for (name, data) in corpus() {
         if !name.contains("mal_stdlib_") {

@@ -2,9 +2,11 @@
 /*
  * spawnguard kernel side: process lifecycle, sensitive file opens and connects.
  *
- * Every record goes to one ring buffer with BPF_RB_NO_WAKEUP; user space polls it at a short
- * interval (see docs/watch.md for the numbers). When the ring is more than half full a record is
- * sent with BPF_RB_FORCE_WAKEUP so a sleeping reader wakes up early. A record that does not fit
+ * Every record goes to one ring buffer. While records keep coming, user space polls it at a short
+ * interval and records are sent with BPF_RB_NO_WAKEUP; when user space has gone idle it sets
+ * consumer[0] and sleeps, and the next record is sent with BPF_RB_FORCE_WAKEUP (see
+ * docs/watch.md for the numbers). A record that finds the ring more than half full also forces a
+ * wake-up. A record that does not fit
  * is counted in counters[SG_CTR_RINGBUF_DROPS], never lost silently.
  *
  * Rebuild with bpf/build.sh; the object is committed next to this file.
@@ -28,6 +30,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, RINGBUF_BYTES);
 } events SEC(".maps");
+
+/* consumer[0] != 0: user space is asleep (idle) and wants a wake-up with the next record. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} consumer SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -79,6 +89,10 @@ static __always_inline void count(__u32 idx)
 
 static __always_inline __u64 wakeup_flags(void)
 {
+	__u32 zero = 0;
+	__u32 *asleep = bpf_map_lookup_elem(&consumer, &zero);
+	if (asleep && *asleep)
+		return BPF_RB_FORCE_WAKEUP;
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	return avail > RINGBUF_BYTES / 2 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }

@@ -4,7 +4,7 @@
 use crate::paths::PathRule;
 use crate::raw::{PathKey, CTR_MAX, CTR_RINGBUF_DROPS};
 use crate::Error;
-use aya::maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
+use aya::maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::{BtfTracePoint, TracePoint};
 use aya::{Btf, Ebpf, EbpfLoader};
 use std::path::Path;
@@ -28,6 +28,7 @@ pub(crate) struct Loaded {
     _ebpf: Ebpf,
     pub ring: RingBuf<MapData>,
     counters: PerCpuArray<MapData, u64>,
+    consumer: Array<MapData, u32>,
 }
 
 impl Loaded {
@@ -41,6 +42,13 @@ impl Loaded {
 
     pub fn ringbuf_drops(&self) -> u64 {
         self.counter(CTR_RINGBUF_DROPS)
+    }
+
+    /// Tells the kernel side whether user space is asleep (then it wakes it with the next record).
+    pub fn set_asleep(&mut self, asleep: bool) -> Result<(), Error> {
+        self.consumer
+            .set(0, asleep as u32, 0)
+            .map_err(|e| Error::Internal(format!("updating the consumer map: {e}")))
     }
 }
 
@@ -162,6 +170,8 @@ pub(crate) fn load(rules: &[PathRule]) -> Result<Loaded, Error> {
         .map_err(|e| Error::Internal(format!("events ring buffer: {e}")))?;
     let counters = PerCpuArray::try_from(ebpf.take_map("counters").ok_or_else(|| Error::Internal("map counters missing".into()))?)
         .map_err(|e| Error::Internal(format!("counters: {e}")))?;
+    let consumer = Array::try_from(ebpf.take_map("consumer").ok_or_else(|| Error::Internal("map consumer missing".into()))?)
+        .map_err(|e| Error::Internal(format!("consumer: {e}")))?;
     let _ = CTR_MAX;
-    Ok(Loaded { _ebpf: ebpf, ring, counters })
+    Ok(Loaded { _ebpf: ebpf, ring, counters, consumer })
 }

@@ -19,11 +19,12 @@ pub struct SensorConfig {
     pub table_capacity: usize,
     /// How long an exited process stays in the table after its exit (and after its last child).
     pub exit_grace: Duration,
-    /// Longest sleep between two ring-buffer checks when idle. Default 1 ms.
+    /// Sleep between two ring-buffer checks while records keep coming (the kernel side sends
+    /// them without waking user space). Default 1 ms.
     pub poll_interval: Duration,
-    /// Sleep between checks while records keep coming (within 10 ms of the last batch).
-    /// Default 500 µs.
-    pub busy_poll_interval: Duration,
+    /// After this long without records, user space sleeps until the kernel side wakes it with
+    /// the next record. Default 20 ms.
+    pub idle_after: Duration,
     /// Sensitive-path rules for file events. Default [`crate::paths::default_rules`].
     pub path_rules: Vec<PathRule>,
     /// Emit fork events (exec, exit, file and network events are always emitted).
@@ -38,7 +39,7 @@ impl Default for SensorConfig {
             table_capacity: 65_536,
             exit_grace: Duration::from_secs(5),
             poll_interval: Duration::from_millis(1),
-            busy_poll_interval: Duration::from_micros(500),
+            idle_after: Duration::from_millis(20),
             path_rules: default_rules(),
             emit_forks: true,
             emit_exits: true,
@@ -104,7 +105,11 @@ pub struct Sensor {
     stats: SensorStats,
     last_reap: Instant,
     last_batch: Instant,
+    asleep: bool,
 }
+
+/// Longest sleep while idle (bounds the delay of a record that raced with going to sleep).
+const MAX_SLEEP: Duration = Duration::from_millis(20);
 
 /// Most records handled per `poll` call before returning to the caller.
 const MAX_BATCH: usize = 8192;
@@ -119,7 +124,7 @@ impl Sensor {
         let seeded = procfs::seed(&mut table, &host);
         let stats = SensorStats { seeded, ..Default::default() };
         let now = Instant::now();
-        Ok(Sensor { loaded, table, host, users: Users::load(), config, stats, last_reap: now, last_batch: now })
+        Ok(Sensor { loaded, table, host, users: Users::load(), config, stats, last_reap: now, last_batch: now, asleep: false })
     }
 
     pub fn host(&self) -> &HostInfo {
@@ -158,18 +163,29 @@ impl Sensor {
             let now = Instant::now();
             if n > 0 {
                 self.last_batch = now;
+                if self.asleep {
+                    self.loaded.set_asleep(false)?;
+                    self.asleep = false;
+                }
                 return Ok(n);
             }
             if now >= deadline {
                 return Ok(0);
             }
-            // Records come in bursts: check often while one lasts, then back off.
-            let interval = if now.duration_since(self.last_batch) < Duration::from_millis(10) {
-                self.config.busy_poll_interval
+            if now.duration_since(self.last_batch) < self.config.idle_after {
+                // Records come in bursts: poll while one lasts (no wake-ups from the kernel).
+                self.wait((deadline - now).min(self.config.poll_interval))?;
             } else {
-                self.config.poll_interval
-            };
-            self.wait((deadline - now).min(interval))?;
+                // Idle: ask for a wake-up with the next record and sleep. The drain after
+                // setting the flag catches a record sent just before the kernel saw it.
+                if !self.asleep {
+                    self.loaded.set_asleep(true)?;
+                    self.asleep = true;
+                    continue;
+                }
+                // Capped, so a record that raced with setting the flag waits at most this long.
+                self.wait((deadline - now).min(MAX_SLEEP))?;
+            }
         }
     }
 

@@ -105,6 +105,14 @@ fn benign_subprocess_ls_is_seen_as_ls_under_python() {
 }
 
 #[test]
+fn benign_pip_style_shell_out_is_seen_with_python_parent() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut sensor = start();
+    let r = run(&mut sensor, Scenario::BenignPipShellOut);
+    assert!(r.observed, "uname under python: {:#?}", r.events.iter().map(|e| s(e, "process.command_line")).collect::<Vec<_>>());
+}
+
+#[test]
 fn process_started_before_the_sensor_has_ancestry() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().expect("tempdir");

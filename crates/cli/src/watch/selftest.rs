@@ -40,13 +40,13 @@ const ENGINE_CONNECTED: bool = false;
 pub fn run(sensor: &mut Sensor, watcher: &mut Watcher, stop: &AtomicBool) -> anyhow::Result<u8> {
     let mut failed = 0;
     let mut ran = 0;
-    println!("{:<30} {:<8} {:<40} {:>10}  result", "emulation", "sensor", "rule", "time");
+    println!("{:<28} {:<7} {:<56} {:>7}  result", "emulation", "sensor", "rule", "time");
     for em in emulate::all() {
         if stop.load(Ordering::Relaxed) {
             break;
         }
         if let Some(why) = emulate::unavailable_reason(em.scenario) {
-            println!("{:<30} {:<8} {:<40} {:>10}  not run: {why}", em.name, "-", em.expected_rule.unwrap_or("(benign: no alert)"), "-");
+            println!("{:<28} {:<7} {:<56} {:>7}  not run: {why}", em.name, "-", em.expected_rule.unwrap_or("(benign: no alert)"), "-");
             continue;
         }
         watcher.recent_alerts.clear();
@@ -77,7 +77,7 @@ pub fn run(sensor: &mut Sensor, watcher: &mut Watcher, stop: &AtomicBool) -> any
         };
         let time = r.observed_after.map_or("-".into(), |d| format!("{:.0}ms", d.as_secs_f64() * 1000.0));
         println!(
-            "{:<30} {:<8} {:<40} {:>10}  {} ({} events, exit {:?})",
+            "{:<28} {:<7} {:<56} {:>7}  {} ({} events, exit {:?})",
             em.name,
             if r.observed { "seen" } else { "MISSED" },
             rule_txt,

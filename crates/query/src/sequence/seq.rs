@@ -28,6 +28,7 @@
 //!     first + D (or [`SequenceMatcher::flush`] at the end of the input);
 //!   - both: dropped when the first trailing and last leading missing events are at most D
 //!     apart; with no leading missing event at all the sequence matches at once.
+//!
 //!   Missing events are matched by key like the other stages; the output carries only the
 //!   positive stages' events.
 
@@ -313,7 +314,7 @@ impl<T: Clone> SequenceMatcher<T> {
             }
         }
 
-        if self.n_partials > self.cfg.max_partials || pos % 4096 == 0 {
+        if self.n_partials > self.cfg.max_partials || pos.is_multiple_of(4096) {
             let now = self.now;
             out.extend(self.expire(now));
             if self.n_partials > self.cfg.max_partials {

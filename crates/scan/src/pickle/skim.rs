@@ -5,7 +5,7 @@
 //! whose operands are not known strings, `EXT`, protocol-0 strings, nested-looking bytes,
 //! joblib array wrappers, truncation, stack errors) returns [`Skim::NeedsWalk`].
 
-use super::walker::looks_nested;
+use super::walker::{looks_nested, parse_float, parse_int_line, parse_long_line, parse_u64};
 use crate::policy;
 use crate::report::Verdict;
 
@@ -18,6 +18,8 @@ pub(crate) enum Skim<'a> {
 struct St<'a> {
     depth: usize,
     marks: Vec<usize>,
+    /// `marks.last()` or 0, cached: it is read at almost every opcode.
+    floor: usize,
     /// Memo keys must be put in order 0, 1, 2... (what the pickler writes); anything else
     /// goes to the full walker. Only string values are remembered, sorted by key.
     memo_len: u64,
@@ -37,12 +39,14 @@ struct St<'a> {
 
 impl<'a> St<'a> {
     #[inline]
-    fn floor(&self) -> usize {
-        self.marks.last().copied().unwrap_or(0)
+    fn need(&self, n: usize) -> Option<()> {
+        (self.depth >= self.floor + n).then_some(())
     }
     #[inline]
-    fn need(&self, n: usize) -> Option<()> {
-        (self.depth >= self.floor() + n).then_some(())
+    fn mark(&mut self) {
+        self.marks.push(self.depth);
+        self.floor = self.depth;
+        self.run = 0;
     }
     #[inline]
     fn push_other(&mut self) {
@@ -74,6 +78,7 @@ impl<'a> St<'a> {
     fn pop_mark(&mut self) -> Option<()> {
         let m = self.marks.pop()?;
         self.depth = m;
+        self.floor = self.marks.last().copied().unwrap_or(0);
         Some(())
     }
     #[inline]
@@ -166,6 +171,7 @@ pub(crate) fn skim(data: &[u8], start: usize) -> Skim<'_> {
     let mut st = St {
         depth: 0,
         marks: Vec::new(),
+        floor: 0,
         memo_len: 0,
         memo: Vec::new(),
         strs: Vec::new(),
@@ -190,10 +196,7 @@ fn run<'a>(data: &'a [u8], start: usize, st: &mut St<'a>) -> Option<usize> {
         p += 1;
         match op {
             b'.' => return Some(p),
-            b'(' => {
-                st.marks.push(st.depth);
-                st.run = 0;
-            }
+            b'(' => st.mark(),
             // one-value pushes with fixed-size arguments
             b'N' | b')' | b']' | b'}' | 0x8f | 0x88 | 0x89 | 0x97 => st.push_other(),
             b'K' => {
@@ -216,8 +219,17 @@ fn run<'a>(data: &'a [u8], start: usize, st: &mut St<'a>) -> Option<usize> {
                 p += 8;
                 st.push_other();
             }
-            b'I' | b'L' | b'F' => {
-                line(data, &mut p)?;
+            // text arguments are validated exactly as the walker does
+            b'I' => {
+                parse_int_line(line(data, &mut p)?)?;
+                st.push_other();
+            }
+            b'L' => {
+                parse_long_line(line(data, &mut p)?)?;
+                st.push_other();
+            }
+            b'F' => {
+                parse_float(line(data, &mut p)?)?;
                 st.push_other();
             }
             0x8a => {
@@ -304,8 +316,7 @@ fn run<'a>(data: &'a [u8], start: usize, st: &mut St<'a>) -> Option<usize> {
             }
             b'p' => {
                 let l = line(data, &mut p)?;
-                let k = std::str::from_utf8(l).ok()?.trim().parse::<u64>().ok()?;
-                st.put(k)?;
+                st.put(parse_u64(l)?)?;
             }
             b'h' => {
                 st.get(le(data, p, 1)?)?;
@@ -317,8 +328,7 @@ fn run<'a>(data: &'a [u8], start: usize, st: &mut St<'a>) -> Option<usize> {
             }
             b'g' => {
                 let l = line(data, &mut p)?;
-                let k = std::str::from_utf8(l).ok()?.trim().parse::<u64>().ok()?;
-                st.get(k)?;
+                st.get(parse_u64(l)?)?;
             }
             // calls and containers
             b'R' | 0x81 | b'a' | 0x86 => st.reduce(2)?,
@@ -333,7 +343,7 @@ fn run<'a>(data: &'a [u8], start: usize, st: &mut St<'a>) -> Option<usize> {
                 st.push_other();
             }
             b'0' => {
-                if st.depth > st.floor() {
+                if st.depth > st.floor {
                     st.depth -= 1;
                     st.run = 0;
                 } else {
@@ -351,11 +361,10 @@ fn run<'a>(data: &'a [u8], start: usize, st: &mut St<'a>) -> Option<usize> {
                 st.run = 0;
             }
             b'o' => {
-                let m = st.marks.pop()?;
-                if st.depth <= m {
+                if st.depth <= *st.marks.last()? {
                     return None;
                 }
-                st.depth = m;
+                st.pop_mark()?;
                 st.push_other();
             }
             0x80 => {

@@ -345,19 +345,14 @@ impl<'a, 'c> Walker<'a, 'c> {
                 }
                 b'F' => {
                     let l = self.line(&mut p, op_off)?;
-                    let f = std::str::from_utf8(l).ok().and_then(|s| s.trim().parse::<f64>().ok());
-                    match f {
+                    match parse_float(l) {
                         Some(f) => self.stack.push(Val::Float(f)),
                         None => return broke(op_off, "FLOAT argument is not a number"),
                     }
                 }
                 b'I' => {
                     let l = self.line(&mut p, op_off)?;
-                    let v = match l {
-                        b"00" => Val::Bool(false),
-                        b"01" => Val::Bool(true),
-                        _ => parse_int(l).ok_or(()).or_else(|_| broke(op_off, "INT argument is not an integer"))?,
-                    };
+                    let v = parse_int_line(l).ok_or(()).or_else(|_| broke(op_off, "INT argument is not an integer"))?;
                     self.stack.push(v);
                 }
                 b'J' => {
@@ -374,8 +369,7 @@ impl<'a, 'c> Walker<'a, 'c> {
                 }
                 b'L' => {
                     let l = self.line(&mut p, op_off)?;
-                    let l = l.strip_suffix(b"L").unwrap_or(l);
-                    let v = parse_int(l).ok_or(()).or_else(|_| broke(op_off, "LONG argument is not an integer"))?;
+                    let v = parse_long_line(l).ok_or(()).or_else(|_| broke(op_off, "LONG argument is not an integer"))?;
                     self.stack.push(v);
                 }
                 b'N' => self.stack.push(Val::None),
@@ -645,11 +639,29 @@ fn set_items<'a>(target: &mut Val<'a>, items: Vec<Val<'a>>) {
     }
 }
 
-fn parse_u64(l: &[u8]) -> Option<u64> {
+pub(super) fn parse_float(l: &[u8]) -> Option<f64> {
+    std::str::from_utf8(l).ok()?.trim().parse::<f64>().ok()
+}
+
+/// `INT`'s argument: `00`/`01` (bools) or a decimal integer.
+pub(super) fn parse_int_line(l: &[u8]) -> Option<Val<'static>> {
+    match l {
+        b"00" => Some(Val::Bool(false)),
+        b"01" => Some(Val::Bool(true)),
+        _ => parse_int(l),
+    }
+}
+
+/// `LONG`'s argument: a decimal integer with an optional trailing `L`.
+pub(super) fn parse_long_line(l: &[u8]) -> Option<Val<'static>> {
+    parse_int(l.strip_suffix(b"L").unwrap_or(l))
+}
+
+pub(super) fn parse_u64(l: &[u8]) -> Option<u64> {
     std::str::from_utf8(l).ok()?.trim().parse().ok()
 }
 
-fn parse_int(l: &[u8]) -> Option<Val<'static>> {
+pub(super) fn parse_int(l: &[u8]) -> Option<Val<'static>> {
     let s = std::str::from_utf8(l).ok()?.trim();
     if let Ok(v) = s.parse::<i64>() {
         return Some(Val::Int(v));
