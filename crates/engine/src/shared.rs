@@ -186,8 +186,8 @@ mod tests {
         let trees: Vec<Node> = conds.iter().map(|c| leaves.build(c)).collect();
         assert_eq!(
             leaves.len(),
-            3,
-            "a, b and the missing-field test are shared"
+            4,
+            "a, b and `missing:*` are shared; `missing:q` is its own leaf"
         );
         let events = [
             json!({"a": "xy", "n": 5}),
