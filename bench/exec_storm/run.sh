@@ -10,21 +10,23 @@
 #            events and their kernel->user-space latency, with a 65,536-entry table
 #   watch  - the full `spawnguard watch --emit-events /dev/null` (every event serialised)
 # and then measures the sensor's memory with the table filled with 65,536 processes.
-# Results (JSON lines) go to $OUT (default bench/exec_storm/out/results.jsonl); summarize.py
-# turns them into bench/results/exec_storm.md.
+# Results (JSON records) go to $OUT (default bench/exec_storm/out/results.jsonl); summarize.py
+# prints the Markdown tables of bench/results/exec_storm.md.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 N="${N:-20000}"
 ROUNDS="${ROUNDS:-3}"
 JOBS="${JOBS:-1 2}"
-# Scheduling of the sensor process: the systemd unit runs it with Nice=-10 (see dist/systemd).
-SENSOR_NICE="${SENSOR_NICE:--10}"
+# Niceness of the sensor process (0 = as the systemd unit runs it; try -10 to compare).
+SENSOR_NICE="${SENSOR_NICE:-0}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
-outdir="${OUTDIR:-$here/out}"
-mkdir -p "$outdir"
-OUT="${OUT:-$outdir/results.jsonl}"
+# Raw results (JSON) are kept in the repo next to the summary; scratch files go to a temp dir.
+OUT="${OUT:-$here/out/results.jsonl}"
+mkdir -p "$(dirname "$OUT")"
 : > "$OUT"
+outdir="$(mktemp -d)"
+trap 'rm -rf "$outdir"' EXIT
 
 [ "$(id -u)" = 0 ] || { echo "run.sh: needs root (eBPF)" >&2; exit 1; }
 (cd "$root" && cargo build --release -q -p spawnguard-sensor --example exec_storm && cargo build --release -q -p spawnguard-cli)

@@ -20,11 +20,13 @@ pub enum Format {
 }
 
 #[derive(clap::Args)]
-#[command(after_help = "Exit status: 0 clean (safe or suspicious only), 1 dangerous found, \
+#[command(
+    after_help = "Exit status: 0 clean (safe or suspicious only), 1 dangerous found, \
 2 error (unreadable path or unparsable file) with nothing dangerous.\n\
 Files are recognised by content: pickle (protocols 0-5, concatenated), PyTorch zip and legacy, \
 numpy .npy/.npz, joblib (plain, zlib, gzip, bz2, xz, lzma), tar, 7z, nested pickles. \
-Nothing is ever unpickled.")]
+Nothing is ever unpickled."
+)]
 pub struct Args {
     /// Files or directories (scanned recursively)
     #[arg(required = true)]
@@ -75,7 +77,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let (files, unreadable) = spawnguard_scan::collect_files(&args.paths);
     let bar = if std::io::stderr().is_terminal() {
         let b = indicatif::ProgressBar::new(files.len() as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed} {msg}") {
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed} {msg}")
+        {
             b.set_style(style);
         }
         Some(b)
@@ -94,7 +98,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     reports.extend(unreadable);
     let seconds = started.elapsed().as_secs_f64();
 
-    let count = |v: Verdict| reports.iter().filter(|r| r.is_model() && r.verdict == v).count();
+    let count = |v: Verdict| {
+        reports
+            .iter()
+            .filter(|r| r.is_model() && r.verdict == v)
+            .count()
+    };
     let summary = Summary {
         files: reports.len(),
         models: reports.iter().filter(|r| r.is_model()).count(),
@@ -132,7 +141,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     })
                 })
                 .collect();
-            let report = Report { summary, files: &reports, errors };
+            let report = Report {
+                summary,
+                files: &reports,
+                errors,
+            };
             serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
         }
@@ -142,25 +155,51 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     Ok(code)
 }
 
-fn write_table(out: &mut dyn Write, reports: &[FileReport], s: &Summary, all: bool) -> anyhow::Result<()> {
+fn write_table(
+    out: &mut dyn Write,
+    reports: &[FileReport],
+    s: &Summary,
+    all: bool,
+) -> anyhow::Result<()> {
     writeln!(out, "{:<10}  {:<28}  FILE", "VERDICT", "FORMAT")?;
     for r in reports {
         if !all && !r.is_model() && r.errors.is_empty() {
             continue;
         }
-        let verdict = if r.is_model() { r.verdict.as_str().to_uppercase() } else { "-".into() };
-        let formats = if r.formats.is_empty() { "unknown".to_string() } else { r.formats.join("+") };
+        let verdict = if r.is_model() {
+            r.verdict.as_str().to_uppercase()
+        } else {
+            "-".into()
+        };
+        let formats = if r.formats.is_empty() {
+            "unknown".to_string()
+        } else {
+            r.formats.join("+")
+        };
         writeln!(out, "{verdict:<10}  {formats:<28}  {}", r.path)?;
         for f in &r.findings {
-            let at = if f.member.is_empty() { format!("@{}", f.offset) } else { format!("{}@{}", f.member, f.offset) };
+            let at = if f.member.is_empty() {
+                format!("@{}", f.offset)
+            } else {
+                format!("{}@{}", f.member, f.offset)
+            };
             let what = f.call.as_deref().unwrap_or(&f.global);
-            writeln!(out, "    {:<10}  {what}   [{at}] {}", f.verdict.as_str(), f.reason)?;
+            writeln!(
+                out,
+                "    {:<10}  {what}   [{at}] {}",
+                f.verdict.as_str(),
+                f.reason
+            )?;
             if let Some(w) = &f.written_as {
                 writeln!(out, "    {:<10}  (written as {w})", "")?;
             }
         }
         for e in &r.errors {
-            let at = if e.member.is_empty() { format!("@{}", e.offset) } else { format!("{}@{}", e.member, e.offset) };
+            let at = if e.member.is_empty() {
+                format!("@{}", e.offset)
+            } else {
+                format!("{}@{}", e.member, e.offset)
+            };
             writeln!(out, "    {:<10}  {} [{at}]", "error", e.message)?;
         }
     }

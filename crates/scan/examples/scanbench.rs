@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 /// CPU time of this thread: the machine may be shared, so wall time alone overstates cost.
 fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes into the timespec we own.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     if rc != 0 {
@@ -31,7 +34,11 @@ fn main() {
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for f in files {
         let path = std::path::Path::new(&f);
-        let data = if mmap { Vec::new() } else { std::fs::read(path).unwrap_or_else(|e| panic!("{f}: {e}")) };
+        let data = if mmap {
+            Vec::new()
+        } else {
+            std::fs::read(path).unwrap_or_else(|e| panic!("{f}: {e}"))
+        };
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let mut times = Vec::new();
         let mut cpu = Vec::new();
@@ -40,7 +47,11 @@ fn main() {
         while times.len() < 5 || (start.elapsed() < Duration::from_secs(3) && times.len() < 200) {
             let t = Instant::now();
             let c = thread_cpu();
-            let r = if mmap { spawnguard_scan::scan_path(path) } else { spawnguard_scan::scan_bytes(&f, &data) };
+            let r = if mmap {
+                spawnguard_scan::scan_path(path)
+            } else {
+                spawnguard_scan::scan_bytes(&f, &data)
+            };
             cpu.push(thread_cpu().saturating_sub(c));
             times.push(t.elapsed());
             verdict = format!("{} ({} errors)", r.verdict, r.errors.len());
@@ -51,7 +62,10 @@ fn main() {
         let best_cpu = cpu[0].max(Duration::from_nanos(1));
         let best = times[0];
         let median = times[times.len() / 2];
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(f.clone());
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or(f.clone());
         println!(
             "| {name} | {} | {:.1} | {} | {:.3} ms | {:.3} ms | {:.3} ms | {:.0} | {:.0} | {verdict} |",
             if mmap { "scan_path (mmap)" } else { "scan_bytes (in memory)" },

@@ -26,7 +26,9 @@ fn tar_num(b: &[u8]) -> Option<u64> {
         }
         return Some(v);
     }
-    let s = std::str::from_utf8(cstr(b)).ok()?.trim_matches(|c: char| c == ' ' || c == '\0');
+    let s = std::str::from_utf8(cstr(b))
+        .ok()?
+        .trim_matches(|c: char| c == ' ' || c == '\0');
     if s.is_empty() {
         return Some(0);
     }
@@ -44,9 +46,23 @@ pub(crate) fn scan_tar(ctx: &mut Ctx, data: &[u8], prefix: &str, depth: u32) {
         if h.iter().all(|&b| b == 0) {
             break;
         }
-        let sum: u64 = h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u64 }).sum();
+        let sum: u64 = h
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| {
+                if (148..156).contains(&i) {
+                    32
+                } else {
+                    b as u64
+                }
+            })
+            .sum();
         if tar_num(&h[148..156]) != Some(sum) {
-            ctx.error(prefix, pos as u64, "tar: header checksum mismatch; stopping here as tarfile does");
+            ctx.error(
+                prefix,
+                pos as u64,
+                "tar: header checksum mismatch; stopping here as tarfile does",
+            );
             break;
         }
         let Some(hsize) = tar_num(&h[124..136]) else {
@@ -69,7 +85,11 @@ pub(crate) fn scan_tar(ctx: &mut Ctx, data: &[u8], prefix: &str, depth: u32) {
         let end = (start as u64).saturating_add(size);
         let body = &data[start.min(data.len())..(end.min(data.len() as u64) as usize)];
         if end > data.len() as u64 {
-            ctx.error(&join(prefix, &name), start as u64, format!("tar: member truncated ({} of {size} bytes)", body.len()));
+            ctx.error(
+                &join(prefix, &name),
+                start as u64,
+                format!("tar: member truncated ({} of {size} bytes)", body.len()),
+            );
         }
         match typ {
             b'L' => long_name = Some(String::from_utf8_lossy(cstr(body)).into_owned()),
@@ -85,7 +105,13 @@ pub(crate) fn scan_tar(ctx: &mut Ctx, data: &[u8], prefix: &str, depth: u32) {
                 }
             }
             b'0' | 0 | b'7' => {
-                scan_content(ctx, body, &join(prefix, &name), depth + 1, name.ends_with(".pkl") || name == "pickle");
+                scan_content(
+                    ctx,
+                    body,
+                    &join(prefix, &name),
+                    depth + 1,
+                    name.ends_with(".pkl") || name == "pickle",
+                );
             }
             _ => {}
         }
@@ -101,7 +127,8 @@ pub(crate) fn scan_tar(ctx: &mut Ctx, data: &[u8], prefix: &str, depth: u32) {
 pub(crate) fn scan_7z(ctx: &mut Ctx, data: &[u8], prefix: &str, depth: u32) {
     ctx.format("7z");
     let cursor = std::io::Cursor::new(data);
-    let mut reader = match sevenz_rust2::SevenZReader::new(cursor, sevenz_rust2::Password::empty()) {
+    let mut reader = match sevenz_rust2::SevenZReader::new(cursor, sevenz_rust2::Password::empty())
+    {
         Ok(r) => r,
         Err(e) => {
             ctx.error(prefix, 0, format!("7z: cannot read the archive: {e}"));
@@ -115,7 +142,14 @@ pub(crate) fn scan_7z(ctx: &mut Ctx, data: &[u8], prefix: &str, depth: u32) {
         let member = join(prefix, entry.name());
         let mut buf = Vec::new();
         if let Err(e) = r.take(MAX_INFLATE).read_to_end(&mut buf) {
-            ctx.error(&member, 0, format!("7z: decoding: {e}; scanning the {} bytes decoded", buf.len()));
+            ctx.error(
+                &member,
+                0,
+                format!(
+                    "7z: decoding: {e}; scanning the {} bytes decoded",
+                    buf.len()
+                ),
+            );
         }
         scan_content(ctx, &buf, &member, depth + 1, false);
         Ok(true)

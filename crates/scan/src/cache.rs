@@ -20,7 +20,10 @@ pub struct ScanCache {
 impl ScanCache {
     /// A cache holding at most `capacity` reports (cleared wholesale when full).
     pub fn new(capacity: usize) -> Self {
-        ScanCache { map: Mutex::new(HashMap::new()), capacity: capacity.max(1) }
+        ScanCache {
+            map: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+        }
     }
 
     /// The report for `path`, scanning it if it is new or has changed since it was cached.

@@ -21,11 +21,19 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     pub fn new(report: FileReport) -> Self {
-        Ctx { report, full_walk_only: false, seen_lits: HashSet::new() }
+        Ctx {
+            report,
+            full_walk_only: false,
+            seen_lits: HashSet::new(),
+        }
     }
 
     pub fn error(&mut self, member: &str, offset: u64, message: impl Into<String>) {
-        self.report.errors.push(ScanError { member: member.to_string(), offset, message: message.into() });
+        self.report.errors.push(ScanError {
+            member: member.to_string(),
+            offset,
+            message: message.into(),
+        });
     }
 
     pub fn format(&mut self, f: &str) {
@@ -56,7 +64,13 @@ impl Ctx {
     }
 
     pub fn finish(mut self) -> FileReport {
-        self.report.verdict = self.report.findings.iter().map(|f| f.verdict).max().unwrap_or(Verdict::Safe);
+        self.report.verdict = self
+            .report
+            .findings
+            .iter()
+            .map(|f| f.verdict)
+            .max()
+            .unwrap_or(Verdict::Safe);
         self.report
     }
 }

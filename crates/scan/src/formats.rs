@@ -10,14 +10,19 @@ const TORCH_LEGACY_MAGIC: &[u8] = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a
 
 /// True when `b` is a byte a pickle opcode can start with.
 fn is_opcode(b: u8) -> bool {
-    matches!(b, 0x80..=0x98)
-        || b"(.012FIJKLMNPQRSTUVXabcdeghijlopqrstuBCG}])".contains(&b)
+    matches!(b, 0x80..=0x98) || b"(.012FIJKLMNPQRSTUVXabcdeghijlopqrstuBCG}])".contains(&b)
 }
 
 /// Scans `data`, whatever it is. `member` names where it came from; `forced` says the loader
 /// definitely unpickles it (a `.pkl` member, a loader argument), so a failed walk is an error
 /// rather than "not a pickle". Returns true when something was recognised.
-pub(crate) fn scan_content(ctx: &mut Ctx, data: &[u8], member: &str, depth: u32, forced: bool) -> bool {
+pub(crate) fn scan_content(
+    ctx: &mut Ctx,
+    data: &[u8],
+    member: &str,
+    depth: u32,
+    forced: bool,
+) -> bool {
     if depth > MAX_DEPTH {
         ctx.error(member, 0, "nesting too deep; not scanned");
         return false;
@@ -41,15 +46,27 @@ pub(crate) fn scan_content(ctx: &mut Ctx, data: &[u8], member: &str, depth: u32,
     if let Some((fmt, out, err)) = decompress(data) {
         ctx.format(fmt);
         if let Some(e) = err {
-            ctx.error(member, 0, format!("{fmt}: {e}; scanning the {} bytes decoded before it", out.len()));
+            ctx.error(
+                member,
+                0,
+                format!(
+                    "{fmt}: {e}; scanning the {} bytes decoded before it",
+                    out.len()
+                ),
+            );
         }
-        let inner = if member.is_empty() { format!("<{fmt}>") } else { format!("{member}><{fmt}>") };
+        let inner = if member.is_empty() {
+            format!("<{fmt}>")
+        } else {
+            format!("{member}><{fmt}>")
+        };
         scan_content(ctx, &out, &inner, depth + 1, false);
         return true;
     }
     // A file that starts with a PROTO opcode (as pickles of protocol 2+ do) is taken as a pickle.
     // Not applied inside archives, where tensor bytes may start with 0x80 by chance.
-    let proto_header = depth == 0 && data.len() >= 2 && data[0] == 0x80 && (2..=5).contains(&data[1]);
+    let proto_header =
+        depth == 0 && data.len() >= 2 && data[0] == 0x80 && (2..=5).contains(&data[1]);
     walk_pickles(ctx, data, 0, member, depth, forced || proto_header)
 }
 
@@ -63,7 +80,9 @@ fn decompress(data: &[u8]) -> Option<(&'static str, Vec<u8>, Option<String>)> {
             Err(e) => Some(e.to_string()),
             Ok(_) if out.len() as u64 > MAX_INFLATE => {
                 out.truncate(MAX_INFLATE as usize);
-                Some(format!("decoded size exceeds {MAX_INFLATE} bytes; only the start is scanned"))
+                Some(format!(
+                    "decoded size exceeds {MAX_INFLATE} bytes; only the start is scanned"
+                ))
             }
             Ok(_) => None,
         };
@@ -87,7 +106,10 @@ fn decompress(data: &[u8]) -> Option<(&'static str, Vec<u8>, Option<String>)> {
             return Some(("lzma", o, e));
         }
     }
-    if data.len() >= 2 && data[0] == 0x78 && (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 == 0 {
+    if data.len() >= 2
+        && data[0] == 0x78
+        && (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 == 0
+    {
         let (o, e) = read_all(flate2::read::ZlibDecoder::new(data));
         if e.is_none() || !o.is_empty() {
             return Some(("zlib", o, e));
@@ -95,7 +117,12 @@ fn decompress(data: &[u8]) -> Option<(&'static str, Vec<u8>, Option<String>)> {
     }
     if data.starts_with(b"ZF0x") {
         // joblib < 0.10: b"ZF" + hex length padded with spaces, then a zlib stream
-        if let Some(i) = data.iter().take(40).position(|&b| b == 0x78).filter(|&i| i > 4) {
+        if let Some(i) = data
+            .iter()
+            .take(40)
+            .position(|&b| b == 0x78)
+            .filter(|&i| i > 4)
+        {
             let (o, e) = read_all(flate2::read::ZlibDecoder::new(&data[i..]));
             return Some(("joblib-zfile", o, e));
         }
@@ -132,7 +159,14 @@ fn lzma_rs_decode(data: &[u8], xz: bool) -> (Vec<u8>, Option<String>) {
 
 /// Walks the pickle streams in `data` from `start`: one, or several concatenated (legacy
 /// `torch.save` files and `pickle.load` loops read several). Returns true if any was found.
-pub(crate) fn walk_pickles(ctx: &mut Ctx, data: &[u8], start: usize, member: &str, depth: u32, forced: bool) -> bool {
+pub(crate) fn walk_pickles(
+    ctx: &mut Ctx,
+    data: &[u8],
+    start: usize,
+    member: &str,
+    depth: u32,
+    forced: bool,
+) -> bool {
     let mut pos = start;
     let mut first = true;
     let mut any = false;
@@ -142,11 +176,22 @@ pub(crate) fn walk_pickles(ctx: &mut Ctx, data: &[u8], start: usize, member: &st
     while pos < data.len() {
         if !is_opcode(data[pos]) {
             if first && forced {
-                ctx.error(member, pos as u64, format!("not a pickle: first byte 0x{:02x} is not an opcode", data[pos]));
+                ctx.error(
+                    member,
+                    pos as u64,
+                    format!(
+                        "not a pickle: first byte 0x{:02x} is not an opcode",
+                        data[pos]
+                    ),
+                );
             }
             break;
         }
-        let fast = if ctx.full_walk_only { Skim::NeedsWalk } else { skim(data, pos) };
+        let fast = if ctx.full_walk_only {
+            Skim::NeedsWalk
+        } else {
+            skim(data, pos)
+        };
         if let Skim::Safe { end, globals, lits } = fast {
             if globals > 0 || end - pos >= 2 || (first && forced) {
                 for l in lits {
@@ -162,7 +207,8 @@ pub(crate) fn walk_pickles(ctx: &mut Ctx, data: &[u8], start: usize, member: &st
         }
         let mut w = Walker::new(data, ctx, member, depth);
         let out = w.run(pos);
-        let meaningful = out.globals > 0 || (out.stopped && out.end - pos >= 2) || (first && forced);
+        let meaningful =
+            out.globals > 0 || (out.stopped && out.end - pos >= 2) || (first && forced);
         if !meaningful {
             w.rollback();
             break;
@@ -186,14 +232,21 @@ fn scan_npy(ctx: &mut Ctx, data: &[u8], member: &str, depth: u32) {
     ctx.format("npy");
     let (hlen, hstart): (usize, usize) = match data.get(6) {
         Some(1) if data.len() >= 10 => (u16::from_le_bytes([data[8], data[9]]) as usize, 10),
-        Some(2 | 3) if data.len() >= 12 => (u32::from_le_bytes([data[8], data[9], data[10], data[11]]) as usize, 12),
+        Some(2 | 3) if data.len() >= 12 => (
+            u32::from_le_bytes([data[8], data[9], data[10], data[11]]) as usize,
+            12,
+        ),
         _ => {
             ctx.error(member, 6, "npy: unsupported version or truncated header");
             return;
         }
     };
     let Some(header) = data.get(hstart..hstart.saturating_add(hlen)) else {
-        ctx.error(member, hstart as u64, "npy: header runs past the end of the data");
+        ctx.error(
+            member,
+            hstart as u64,
+            "npy: header runs past the end of the data",
+        );
         return;
     };
     if npy_has_object(header) {
@@ -204,7 +257,9 @@ fn scan_npy(ctx: &mut Ctx, data: &[u8], member: &str, depth: u32) {
 
 /// True when an npy header's `descr` names an object dtype anywhere (plain or in a record).
 pub(crate) fn npy_has_object(header: &[u8]) -> bool {
-    let Some(d) = memchr::memmem::find(header, b"descr") else { return true };
+    let Some(d) = memchr::memmem::find(header, b"descr") else {
+        return true;
+    };
     let after = &header[d + 5..];
     let rest = match after.iter().position(|&c| c == b':') {
         Some(c) => &after[c + 1..],
@@ -221,9 +276,16 @@ pub(crate) fn npy_has_object(header: &[u8]) -> bool {
     while i < descr.len() {
         let q = descr[i];
         if q == b'\'' || q == b'"' {
-            let Some(len) = descr[i + 1..].iter().position(|&c| c == q) else { break };
+            let Some(len) = descr[i + 1..].iter().position(|&c| c == q) else {
+                break;
+            };
             let tok = &descr[i + 1..i + 1 + len];
-            let t = tok.strip_prefix(b"|").or_else(|| tok.strip_prefix(b"<")).or_else(|| tok.strip_prefix(b">")).or_else(|| tok.strip_prefix(b"=")).unwrap_or(tok);
+            let t = tok
+                .strip_prefix(b"|")
+                .or_else(|| tok.strip_prefix(b"<"))
+                .or_else(|| tok.strip_prefix(b">"))
+                .or_else(|| tok.strip_prefix(b"="))
+                .unwrap_or(tok);
             if t.first() == Some(&b'O') && t[1..].iter().all(u8::is_ascii_digit) {
                 return true;
             }

@@ -115,7 +115,11 @@ pub fn scan_path(path: &Path) -> FileReport {
 
 fn error_report(name: &str, message: String) -> FileReport {
     let mut r = FileReport::new(name, 0);
-    r.errors.push(ScanError { member: String::new(), offset: 0, message });
+    r.errors.push(ScanError {
+        member: String::new(),
+        offset: 0,
+        message,
+    });
     r
 }
 
@@ -131,17 +135,30 @@ pub fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<FileReport>) {
 }
 
 fn walk(p: &Path, files: &mut Vec<PathBuf>, bad: &mut Vec<FileReport>, top: bool) {
-    let meta = if top { std::fs::metadata(p) } else { std::fs::symlink_metadata(p) };
+    let meta = if top {
+        std::fs::metadata(p)
+    } else {
+        std::fs::symlink_metadata(p)
+    };
     match meta {
-        Err(e) => bad.push(error_report(&p.display().to_string(), format!("cannot access: {e}"))),
+        Err(e) => bad.push(error_report(
+            &p.display().to_string(),
+            format!("cannot access: {e}"),
+        )),
         Ok(m) if m.is_dir() => match std::fs::read_dir(p) {
-            Err(e) => bad.push(error_report(&p.display().to_string(), format!("cannot list directory: {e}"))),
+            Err(e) => bad.push(error_report(
+                &p.display().to_string(),
+                format!("cannot list directory: {e}"),
+            )),
             Ok(rd) => {
                 let mut kids: Vec<PathBuf> = Vec::new();
                 for ent in rd {
                     match ent {
                         Ok(e) => kids.push(e.path()),
-                        Err(e) => bad.push(error_report(&p.display().to_string(), format!("cannot list directory: {e}"))),
+                        Err(e) => bad.push(error_report(
+                            &p.display().to_string(),
+                            format!("cannot list directory: {e}"),
+                        )),
                     }
                 }
                 kids.sort();
@@ -163,7 +180,11 @@ fn walk(p: &Path, files: &mut Vec<PathBuf>, bad: &mut Vec<FileReport>, top: bool
 
 /// Scans `files` in parallel on `jobs` threads (0 = one per core), calling `progress` after
 /// each file. Reports come back in the order of `files`.
-pub fn scan_files(files: &[PathBuf], jobs: usize, progress: &(dyn Fn(&FileReport) + Sync)) -> Vec<FileReport> {
+pub fn scan_files(
+    files: &[PathBuf],
+    jobs: usize,
+    progress: &(dyn Fn(&FileReport) + Sync),
+) -> Vec<FileReport> {
     use rayon::prelude::*;
     let run = || {
         files

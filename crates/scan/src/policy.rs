@@ -6,33 +6,157 @@ use crate::report::Verdict;
 /// Modules where every attribute runs code, spawns processes, touches files or the network,
 /// or loads code. Submodules (`os.path`, `subprocess.Popen`, `importlib.util`) are covered too.
 const BLOCKED_MODULES: &[&str] = &[
-    "os", "posix", "nt", "posixpath", "ntpath", "subprocess", "_posixsubprocess", "commands",
-    "popen2", "sys", "importlib", "imp", "runpy", "pip", "ensurepip", "venv", "socket",
-    "_socket", "socketserver", "ssl", "pty", "tty", "ctypes", "_ctypes", "cffi", "shutil",
-    "webbrowser", "code", "codeop", "pdb", "bdb", "trace", "profile", "cProfile", "timeit",
-    "marshal", "types", "operator", "_operator", "multiprocessing", "_multiprocessing",
-    "asyncio", "concurrent", "threading", "_thread", "signal", "pydoc", "idlelib", "distutils",
-    "setuptools", "pkg_resources", "zipimport", "dill", "cloudpickle", "requests", "httpx",
-    "urllib3", "urllib", "http", "ftplib", "smtplib", "telnetlib", "poplib", "imaplib",
-    "nntplib", "xmlrpc", "tempfile", "glob", "io", "_io", "fileinput", "pathlib",
-    "platform", "sysconfig", "site", "gc", "inspect", "linecache", "ast", "dis", "tkinter",
-    "numpy.testing", "numpy.distutils", "numpy.f2py", "torch.hub", "torch.jit",
-    "torch.utils.cpp_extension", "torch.package", "torch._dynamo", "torch.fx", "torch._inductor",
-    "torch.distributed", "torch.multiprocessing", "joblib.parallel", "tensorflow.io",
-    "tensorflow.python.ops", "keras.utils", "pandas.io", "paramiko", "fabric",
+    "os",
+    "posix",
+    "nt",
+    "posixpath",
+    "ntpath",
+    "subprocess",
+    "_posixsubprocess",
+    "commands",
+    "popen2",
+    "sys",
+    "importlib",
+    "imp",
+    "runpy",
+    "pip",
+    "ensurepip",
+    "venv",
+    "socket",
+    "_socket",
+    "socketserver",
+    "ssl",
+    "pty",
+    "tty",
+    "ctypes",
+    "_ctypes",
+    "cffi",
+    "shutil",
+    "webbrowser",
+    "code",
+    "codeop",
+    "pdb",
+    "bdb",
+    "trace",
+    "profile",
+    "cProfile",
+    "timeit",
+    "marshal",
+    "types",
+    "operator",
+    "_operator",
+    "multiprocessing",
+    "_multiprocessing",
+    "asyncio",
+    "concurrent",
+    "threading",
+    "_thread",
+    "signal",
+    "pydoc",
+    "idlelib",
+    "distutils",
+    "setuptools",
+    "pkg_resources",
+    "zipimport",
+    "dill",
+    "cloudpickle",
+    "requests",
+    "httpx",
+    "urllib3",
+    "urllib",
+    "http",
+    "ftplib",
+    "smtplib",
+    "telnetlib",
+    "poplib",
+    "imaplib",
+    "nntplib",
+    "xmlrpc",
+    "tempfile",
+    "glob",
+    "io",
+    "_io",
+    "fileinput",
+    "pathlib",
+    "platform",
+    "sysconfig",
+    "site",
+    "gc",
+    "inspect",
+    "linecache",
+    "ast",
+    "dis",
+    "tkinter",
+    "numpy.testing",
+    "numpy.distutils",
+    "numpy.f2py",
+    "torch.hub",
+    "torch.jit",
+    "torch.utils.cpp_extension",
+    "torch.package",
+    "torch._dynamo",
+    "torch.fx",
+    "torch._inductor",
+    "torch.distributed",
+    "torch.multiprocessing",
+    "joblib.parallel",
+    "tensorflow.io",
+    "tensorflow.python.ops",
+    "keras.utils",
+    "pandas.io",
+    "paramiko",
+    "fabric",
 ];
 
 /// Names in `builtins` (and the Python 2 `__builtin__`) that run code or reach the system.
 const DANGEROUS_BUILTINS: &[&str] = &[
-    "eval", "exec", "execfile", "compile", "getattr", "setattr", "delattr", "__import__",
-    "open", "file", "globals", "locals", "vars", "breakpoint", "input", "raw_input", "help",
-    "reload", "apply", "exit", "quit", "__loader__", "__build_class__", "execfile",
+    "eval",
+    "exec",
+    "execfile",
+    "compile",
+    "getattr",
+    "setattr",
+    "delattr",
+    "__import__",
+    "open",
+    "file",
+    "globals",
+    "locals",
+    "vars",
+    "breakpoint",
+    "input",
+    "raw_input",
+    "help",
+    "reload",
+    "apply",
+    "exit",
+    "quit",
+    "__loader__",
+    "__build_class__",
+    "execfile",
 ];
 
 /// Plain data constructors of `builtins`.
 const SAFE_BUILTINS: &[&str] = &[
-    "set", "frozenset", "dict", "list", "tuple", "int", "float", "complex", "bool", "str",
-    "bytes", "bytearray", "slice", "range", "object", "Ellipsis", "NotImplemented", "True", "False",
+    "set",
+    "frozenset",
+    "dict",
+    "list",
+    "tuple",
+    "int",
+    "float",
+    "complex",
+    "bool",
+    "str",
+    "bytes",
+    "bytearray",
+    "slice",
+    "range",
+    "object",
+    "Ellipsis",
+    "NotImplemented",
+    "True",
+    "False",
     "None",
 ];
 
@@ -118,7 +242,9 @@ pub fn is_loader(module: &str, name: &str) -> bool {
 
 /// True when `module.name` wraps bytes into a file object.
 pub fn is_bytes_wrapper(module: &str, name: &str) -> bool {
-    BYTES_WRAPPERS.iter().any(|&(m, n)| m == module && n == name)
+    BYTES_WRAPPERS
+        .iter()
+        .any(|&(m, n)| m == module && n == name)
 }
 
 /// True for `joblib`'s array wrapper, whose `BUILD` is followed by raw array bytes.
@@ -135,12 +261,38 @@ fn is_torch_safe(module: &str, name: &str) -> bool {
             name.ends_with("Storage")
                 || matches!(
                     name,
-                    "float16" | "float32" | "float64" | "bfloat16" | "half" | "float" | "double"
-                        | "int8" | "int16" | "int32" | "int64" | "uint8" | "bool" | "long"
-                        | "int" | "short" | "complex64" | "complex128" | "cfloat" | "cdouble"
-                        | "qint8" | "quint8" | "qint32" | "float8_e4m3fn" | "float8_e5m2"
-                        | "strided" | "sparse_coo" | "sparse_csr" | "contiguous_format"
-                        | "channels_last" | "preserve_format" | "per_tensor_affine"
+                    "float16"
+                        | "float32"
+                        | "float64"
+                        | "bfloat16"
+                        | "half"
+                        | "float"
+                        | "double"
+                        | "int8"
+                        | "int16"
+                        | "int32"
+                        | "int64"
+                        | "uint8"
+                        | "bool"
+                        | "long"
+                        | "int"
+                        | "short"
+                        | "complex64"
+                        | "complex128"
+                        | "cfloat"
+                        | "cdouble"
+                        | "qint8"
+                        | "quint8"
+                        | "qint32"
+                        | "float8_e4m3fn"
+                        | "float8_e5m2"
+                        | "strided"
+                        | "sparse_coo"
+                        | "sparse_csr"
+                        | "contiguous_format"
+                        | "channels_last"
+                        | "preserve_format"
+                        | "per_tensor_affine"
                         | "per_channel_affine"
                 )
         }
@@ -156,7 +308,10 @@ fn is_ident(s: &str) -> bool {
 
 fn module_blocked(module: &str) -> Option<&'static str> {
     BLOCKED_MODULES.iter().copied().find(|b| {
-        module == *b || (module.len() > b.len() && module.starts_with(b) && module.as_bytes()[b.len()] == b'.')
+        module == *b
+            || (module.len() > b.len()
+                && module.starts_with(b)
+                && module.as_bytes()[b.len()] == b'.')
     })
 }
 
@@ -172,18 +327,30 @@ pub fn classify(module: &str, name: &str) -> (Verdict, String) {
     if name.is_empty() {
         // a module object (from importlib.import_module / __import__)
         if module == "pkgutil" || module == "builtins" || module_blocked(module).is_some() {
-            return (Verdict::Dangerous, format!("module `{module}` runs code or reaches the system"));
+            return (
+                Verdict::Dangerous,
+                format!("module `{module}` runs code or reaches the system"),
+            );
         }
         return (Verdict::Suspicious, "module object".into());
     }
     if name.contains('.') {
         // Dotted attribute path: dunder hops reach arbitrary objects.
-        if name.split('.').any(|p| p.starts_with("__") && p.ends_with("__") && p.len() > 4) {
-            return (Verdict::Dangerous, format!("dotted name `{name}` walks a dunder attribute"));
+        if name
+            .split('.')
+            .any(|p| p.starts_with("__") && p.ends_with("__") && p.len() > 4)
+        {
+            return (
+                Verdict::Dangerous,
+                format!("dotted name `{name}` walks a dunder attribute"),
+            );
         }
         let full = format!("{module}.{name}");
         let parts: Vec<&str> = full.split('.').collect();
-        let mut worst = (Verdict::Suspicious, format!("dotted name `{name}` resolved by attribute lookup"));
+        let mut worst = (
+            Verdict::Suspicious,
+            format!("dotted name `{name}` resolved by attribute lookup"),
+        );
         // Try every split of the path into (module, attribute).
         for start in 0..parts.len() {
             for cut in start + 1..parts.len() {
@@ -206,7 +373,10 @@ pub fn classify(module: &str, name: &str) -> (Verdict, String) {
 fn classify_simple(module: &str, name: &str) -> (Verdict, String) {
     if module == "builtins" || module == "__builtin__" || module == "exceptions" {
         if DANGEROUS_BUILTINS.contains(&name) {
-            return (Verdict::Dangerous, format!("builtins.{name} runs code or reaches the system"));
+            return (
+                Verdict::Dangerous,
+                format!("builtins.{name} runs code or reaches the system"),
+            );
         }
         if SAFE_BUILTINS.contains(&name) {
             return (Verdict::Safe, "plain data type".into());
@@ -214,25 +384,42 @@ fn classify_simple(module: &str, name: &str) -> (Verdict, String) {
         return (Verdict::Suspicious, "builtin not on the allowlist".into());
     }
     if module == "pkgutil" && name == "resolve_name" {
-        return (Verdict::Dangerous, "pkgutil.resolve_name imports any module".into());
+        return (
+            Verdict::Dangerous,
+            "pkgutil.resolve_name imports any module".into(),
+        );
     }
     if module == "pkgutil" {
-        return (Verdict::Dangerous, "pkgutil imports and loads modules".into());
+        return (
+            Verdict::Dangerous,
+            "pkgutil imports and loads modules".into(),
+        );
     }
-    if module == "numpy.testing._private.utils" || (module.starts_with("numpy") && name == "runstring") {
+    if module == "numpy.testing._private.utils"
+        || (module.starts_with("numpy") && name == "runstring")
+    {
         return (Verdict::Dangerous, "numpy test helper executes code".into());
     }
     if is_bytes_wrapper(module, name) {
         return (Verdict::Suspicious, "wraps bytes into a file object".into());
     }
     if let Some(b) = module_blocked(module) {
-        return (Verdict::Dangerous, format!("module `{b}` runs code or reaches the system"));
+        return (
+            Verdict::Dangerous,
+            format!("module `{b}` runs code or reaches the system"),
+        );
     }
     if is_loader(module, name) {
-        return (Verdict::Suspicious, "unpickles its argument (scanned as a nested pickle)".into());
+        return (
+            Verdict::Suspicious,
+            "unpickles its argument (scanned as a nested pickle)".into(),
+        );
     }
     if module == "copyreg" && name == "add_extension" {
-        return (Verdict::Suspicious, "registers pickle extension codes".into());
+        return (
+            Verdict::Suspicious,
+            "registers pickle extension codes".into(),
+        );
     }
     if SAFE_GLOBALS.iter().any(|&(m, n)| m == module && n == name) || is_torch_safe(module, name) {
         return (Verdict::Safe, "allowlisted ML global".into());
@@ -243,7 +430,13 @@ fn classify_simple(module: &str, name: &str) -> (Verdict, String) {
     {
         return (Verdict::Safe, "scikit-learn estimator class".into());
     }
-    if module == "numpy" && is_ident(name) && (name.starts_with("float") || name.starts_with("int") || name.starts_with("uint") || name.starts_with("complex")) {
+    if module == "numpy"
+        && is_ident(name)
+        && (name.starts_with("float")
+            || name.starts_with("int")
+            || name.starts_with("uint")
+            || name.starts_with("complex"))
+    {
         return (Verdict::Safe, "numpy scalar type".into());
     }
     (Verdict::Suspicious, "import not on the allowlist".into())
@@ -264,9 +457,15 @@ pub fn py2_remap(module: &str, name: &str) -> Option<(String, String)> {
         (("itertools", "izip"), ("builtins", "zip")),
         (("itertools", "imap"), ("builtins", "map")),
         (("itertools", "ifilter"), ("builtins", "filter")),
-        (("UserDict", "IterableUserDict"), ("collections", "UserDict")),
+        (
+            ("UserDict", "IterableUserDict"),
+            ("collections", "UserDict"),
+        ),
         (("_socket", "fromfd"), ("socket", "fromfd")),
-        (("multiprocessing.forking", "Popen"), ("multiprocessing.popen_fork", "Popen")),
+        (
+            ("multiprocessing.forking", "Popen"),
+            ("multiprocessing.popen_fork", "Popen"),
+        ),
         (("urllib", "urlopen"), ("urllib.request", "urlopen")),
         (("urllib", "urlretrieve"), ("urllib.request", "urlretrieve")),
         (("urllib", "urlcleanup"), ("urllib.request", "urlcleanup")),
@@ -332,27 +531,51 @@ mod tests {
         assert_eq!(classify("builtins", "set").0, Verdict::Safe);
         assert_eq!(classify("pkgutil", "resolve_name").0, Verdict::Dangerous);
         assert_eq!(classify("collections", "OrderedDict").0, Verdict::Safe);
-        assert_eq!(classify("torch._utils", "_rebuild_tensor_v2").0, Verdict::Safe);
+        assert_eq!(
+            classify("torch._utils", "_rebuild_tensor_v2").0,
+            Verdict::Safe
+        );
         assert_eq!(classify("torch", "FloatStorage").0, Verdict::Safe);
-        assert_eq!(classify("numpy.core.multiarray", "_reconstruct").0, Verdict::Safe);
+        assert_eq!(
+            classify("numpy.core.multiarray", "_reconstruct").0,
+            Verdict::Safe
+        );
         assert_eq!(classify("mylib", "Thing").0, Verdict::Suspicious);
         assert_eq!(classify("osx", "thing").0, Verdict::Suspicious);
-        assert_eq!(classify("sklearn.linear_model._logistic", "LogisticRegression").0, Verdict::Safe);
+        assert_eq!(
+            classify("sklearn.linear_model._logistic", "LogisticRegression").0,
+            Verdict::Safe
+        );
     }
 
     #[test]
     fn dotted_names() {
-        assert_eq!(classify("torch.serialization", "os.system").0, Verdict::Dangerous);
-        assert_eq!(classify("collections", "OrderedDict.__init__.__globals__").0, Verdict::Dangerous);
+        assert_eq!(
+            classify("torch.serialization", "os.system").0,
+            Verdict::Dangerous
+        );
+        assert_eq!(
+            classify("collections", "OrderedDict.__init__.__globals__").0,
+            Verdict::Dangerous
+        );
         assert_eq!(classify("builtins", "getattr.x").0, Verdict::Dangerous);
         assert_eq!(classify("mylib", "a.b").0, Verdict::Suspicious);
     }
 
     #[test]
     fn py2_names() {
-        assert_eq!(py2_remap("__builtin__", "eval"), Some(("builtins".into(), "eval".into())));
-        assert_eq!(py2_remap("commands", "getoutput"), Some(("subprocess".into(), "getoutput".into())));
-        assert_eq!(py2_remap("urllib2", "urlopen"), Some(("urllib.request".into(), "urlopen".into())));
+        assert_eq!(
+            py2_remap("__builtin__", "eval"),
+            Some(("builtins".into(), "eval".into()))
+        );
+        assert_eq!(
+            py2_remap("commands", "getoutput"),
+            Some(("subprocess".into(), "getoutput".into()))
+        );
+        assert_eq!(
+            py2_remap("urllib2", "urlopen"),
+            Some(("urllib.request".into(), "urlopen".into()))
+        );
         assert_eq!(py2_remap("os", "system"), None);
     }
 }

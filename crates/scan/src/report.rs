@@ -110,7 +110,9 @@ impl FileReport {
 
     /// Dangerous findings only.
     pub fn dangerous(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(|f| f.verdict == Verdict::Dangerous)
+        self.findings
+            .iter()
+            .filter(|f| f.verdict == Verdict::Dangerous)
     }
 
     /// String literals of this file that occur in `command_line` (longest first).

@@ -14,10 +14,12 @@ use crate::ctx::{Ctx, MAX_INFLATE};
 use crate::formats::scan_content;
 
 fn u16le(d: &[u8], at: usize) -> Option<u64> {
-    d.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as u64)
+    d.get(at..at + 2)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]) as u64)
 }
 fn u32le(d: &[u8], at: usize) -> Option<u64> {
-    d.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64)
+    d.get(at..at + 4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64)
 }
 fn u64le(d: &[u8], at: usize) -> Option<u64> {
     d.get(at..at + 8).map(|b| {
@@ -51,7 +53,12 @@ fn central_directory(data: &[u8]) -> Result<(Vec<Entry>, u64), (u64, String)> {
     let eocd = memchr::memmem::rfind(&data[tail_start..], b"PK\x05\x06")
         .map(|i| i + tail_start)
         .ok_or((0, "no end-of-central-directory record".to_string()))?;
-    let bad = |what: &str| (eocd as u64, format!("end-of-central-directory record: {what}"));
+    let bad = |what: &str| {
+        (
+            eocd as u64,
+            format!("end-of-central-directory record: {what}"),
+        )
+    };
     let mut count = u16le(data, eocd + 10).ok_or_else(|| bad("truncated"))?;
     let mut cd_size = u32le(data, eocd + 12).ok_or_else(|| bad("truncated"))?;
     let mut cd_off = u32le(data, eocd + 16).ok_or_else(|| bad("truncated"))?;
@@ -60,9 +67,15 @@ fn central_directory(data: &[u8]) -> Result<(Vec<Entry>, u64), (u64, String)> {
     if eocd >= 20 && &data[eocd - 20..eocd - 16] == b"PK\x06\x07" {
         if let Some(z64) = u64le(data, eocd - 12) {
             let loc = eocd as u64 - 20;
-            let z = usize::try_from(z64).ok().filter(|&z| data.get(z..z + 4) == Some(b"PK\x06\x06"));
+            let z = usize::try_from(z64)
+                .ok()
+                .filter(|&z| data.get(z..z + 4) == Some(b"PK\x06\x06"));
             // like zipfile, also accept a zip64 record that sits right before the locator (prepended data)
-            let z = z.or_else(|| loc.checked_sub(56).map(|x| x as usize).filter(|&x| data.get(x..x + 4) == Some(b"PK\x06\x06")));
+            let z = z.or_else(|| {
+                loc.checked_sub(56)
+                    .map(|x| x as usize)
+                    .filter(|&x| data.get(x..x + 4) == Some(b"PK\x06\x06"))
+            });
             if let Some(z) = z {
                 count = u64le(data, z + 32).ok_or_else(|| bad("truncated zip64"))?;
                 cd_size = u64le(data, z + 40).ok_or_else(|| bad("truncated zip64"))?;
@@ -71,14 +84,31 @@ fn central_directory(data: &[u8]) -> Result<(Vec<Entry>, u64), (u64, String)> {
             }
         }
     }
-    let concat = record_end.checked_sub(cd_size).and_then(|x| x.checked_sub(cd_off)).unwrap_or(0);
+    let concat = record_end
+        .checked_sub(cd_size)
+        .and_then(|x| x.checked_sub(cd_off))
+        .unwrap_or(0);
     let mut pos = cd_off.saturating_add(concat) as usize;
     let mut out = Vec::new();
     for _ in 0..count.min(1 << 24) {
         if data.get(pos..pos + 4) != Some(b"PK\x01\x02") {
-            return Err((pos as u64, format!("bad central directory entry signature (read {} of {count} entries)", out.len())));
+            return Err((
+                pos as u64,
+                format!(
+                    "bad central directory entry signature (read {} of {count} entries)",
+                    out.len()
+                ),
+            ));
         }
-        let (Some(method), Some(mut csize), Some(mut usz), Some(nlen), Some(xlen), Some(clen), Some(mut local)) = (
+        let (
+            Some(method),
+            Some(mut csize),
+            Some(mut usz),
+            Some(nlen),
+            Some(xlen),
+            Some(clen),
+            Some(mut local),
+        ) = (
             u16le(data, pos + 10),
             u32le(data, pos + 20),
             u32le(data, pos + 24),
@@ -86,19 +116,27 @@ fn central_directory(data: &[u8]) -> Result<(Vec<Entry>, u64), (u64, String)> {
             u16le(data, pos + 30),
             u16le(data, pos + 32),
             u32le(data, pos + 42),
-        ) else {
+        )
+        else {
             return Err((pos as u64, "truncated central directory entry".into()));
         };
         let name_end = pos + 46 + nlen as usize;
-        let name = data.get(pos + 46..name_end).map(|n| String::from_utf8_lossy(n).into_owned());
+        let name = data
+            .get(pos + 46..name_end)
+            .map(|n| String::from_utf8_lossy(n).into_owned());
         let Some(name) = name else {
-            return Err((pos as u64, "central directory entry name runs past the end".into()));
+            return Err((
+                pos as u64,
+                "central directory entry name runs past the end".into(),
+            ));
         };
         // zip64 extra field: sizes/offset that overflowed 32 bits, in this order
         let mut x = name_end;
         let xend = (name_end + xlen as usize).min(data.len());
         while x + 4 <= xend {
-            let (Some(id), Some(sz)) = (u16le(data, x), u16le(data, x + 2)) else { break };
+            let (Some(id), Some(sz)) = (u16le(data, x), u16le(data, x + 2)) else {
+                break;
+            };
             if id == 1 {
                 let mut f = x + 4;
                 for field in [&mut usz, &mut csize, &mut local] {
@@ -112,7 +150,14 @@ fn central_directory(data: &[u8]) -> Result<(Vec<Entry>, u64), (u64, String)> {
             }
             x += 4 + sz as usize;
         }
-        out.push(Entry { name, method, csize, usize_: usz, local: local.saturating_add(concat), cd_off: pos as u64 });
+        out.push(Entry {
+            name,
+            method,
+            csize,
+            usize_: usz,
+            local: local.saturating_add(concat),
+            cd_off: pos as u64,
+        });
         pos = name_end + xlen as usize + clen as usize;
     }
     Ok((out, concat))
@@ -124,13 +169,26 @@ fn sweep_local(data: &[u8]) -> Vec<Entry> {
     let mut from = 0;
     while let Some(i) = memchr::memmem::find(&data[from..], b"PK\x03\x04") {
         let at = from + i;
-        let (Some(method), Some(csize), Some(usz), Some(nlen)) =
-            (u16le(data, at + 8), u32le(data, at + 18), u32le(data, at + 22), u16le(data, at + 26))
-        else {
+        let (Some(method), Some(csize), Some(usz), Some(nlen)) = (
+            u16le(data, at + 8),
+            u32le(data, at + 18),
+            u32le(data, at + 22),
+            u16le(data, at + 26),
+        ) else {
             break;
         };
-        let name = data.get(at + 30..at + 30 + nlen as usize).map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
-        out.push(Entry { name, method, csize, usize_: usz, local: at as u64, cd_off: at as u64 });
+        let name = data
+            .get(at + 30..at + 30 + nlen as usize)
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        out.push(Entry {
+            name,
+            method,
+            csize,
+            usize_: usz,
+            local: at as u64,
+            cd_off: at as u64,
+        });
         from = at + 4;
     }
     out
@@ -141,7 +199,11 @@ pub(crate) fn scan_zip(ctx: &mut Ctx, data: &[u8], prefix: &str, depth: u32) {
     let entries = match central_directory(data) {
         Ok((e, _)) => e,
         Err((off, msg)) => {
-            ctx.error(prefix, off, format!("zip: {msg}; sweeping local headers instead"));
+            ctx.error(
+                prefix,
+                off,
+                format!("zip: {msg}; sweeping local headers instead"),
+            );
             sweep_local(data)
         }
     };
@@ -158,7 +220,11 @@ pub(crate) fn scan_zip(ctx: &mut Ctx, data: &[u8], prefix: &str, depth: u32) {
         let member = join(prefix, &e.name);
         let lh = e.local as usize;
         if data.get(lh..lh + 4) != Some(b"PK\x03\x04") {
-            ctx.error(&member, e.cd_off, format!("zip: no local header at offset {lh}; the loader cannot read this member"));
+            ctx.error(
+                &member,
+                e.cd_off,
+                format!("zip: no local header at offset {lh}; the loader cannot read this member"),
+            );
             continue;
         }
         let (Some(nlen), Some(xlen)) = (u16le(data, lh + 26), u16le(data, lh + 28)) else {
@@ -170,12 +236,24 @@ pub(crate) fn scan_zip(ctx: &mut Ctx, data: &[u8], prefix: &str, depth: u32) {
         let raw = match data.get(start..(end.min(data.len() as u64)) as usize) {
             Some(r) => r,
             None => {
-                ctx.error(&member, lh as u64, "zip: member data starts past the end of the file");
+                ctx.error(
+                    &member,
+                    lh as u64,
+                    "zip: member data starts past the end of the file",
+                );
                 continue;
             }
         };
         if end > data.len() as u64 {
-            ctx.error(&member, start as u64, format!("zip: member is truncated ({} of {} bytes present)", raw.len(), e.csize));
+            ctx.error(
+                &member,
+                start as u64,
+                format!(
+                    "zip: member is truncated ({} of {} bytes present)",
+                    raw.len(),
+                    e.csize
+                ),
+            );
         }
         let forced_name = e.name.ends_with(".pkl");
         match e.method {
@@ -185,11 +263,22 @@ pub(crate) fn scan_zip(ctx: &mut Ctx, data: &[u8], prefix: &str, depth: u32) {
             8 | 12 | 14 => {
                 let (buf, err) = inflate(e, raw);
                 if let Some(err) = err {
-                    ctx.error(&member, start as u64, format!("zip: decompressing: {err}; scanning the {} bytes decoded", buf.len()));
+                    ctx.error(
+                        &member,
+                        start as u64,
+                        format!(
+                            "zip: decompressing: {err}; scanning the {} bytes decoded",
+                            buf.len()
+                        ),
+                    );
                 }
                 scan_content(ctx, &buf, &member, depth + 1, forced_name);
             }
-            m => ctx.error(&member, lh as u64, format!("zip: unsupported compression method {m}; member not scanned")),
+            m => ctx.error(
+                &member,
+                lh as u64,
+                format!("zip: unsupported compression method {m}; member not scanned"),
+            ),
         }
     }
 }
@@ -197,8 +286,14 @@ pub(crate) fn scan_zip(ctx: &mut Ctx, data: &[u8], prefix: &str, depth: u32) {
 fn inflate(e: &Entry, raw: &[u8]) -> (Vec<u8>, Option<String>) {
     let mut out = Vec::with_capacity(e.usize_.min(1 << 26) as usize);
     let res = match e.method {
-        8 => flate2::read::DeflateDecoder::new(raw).take(MAX_INFLATE).read_to_end(&mut out).map(|_| ()),
-        12 => bzip2::read::BzDecoder::new(raw).take(MAX_INFLATE).read_to_end(&mut out).map(|_| ()),
+        8 => flate2::read::DeflateDecoder::new(raw)
+            .take(MAX_INFLATE)
+            .read_to_end(&mut out)
+            .map(|_| ()),
+        12 => bzip2::read::BzDecoder::new(raw)
+            .take(MAX_INFLATE)
+            .read_to_end(&mut out)
+            .map(|_| ()),
         _ => {
             // zip LZMA: 2-byte version, 2-byte props length, props (5 bytes), raw LZMA data.
             // Feed props + data to the decoder with the size from the central directory.
@@ -214,7 +309,9 @@ fn inflate(e: &Entry, raw: &[u8]) -> (Vec<u8>, Option<String>) {
                         &mut input,
                         &mut limited,
                         &lzma_rs::decompress::Options {
-                            unpacked_size: lzma_rs::decompress::UnpackedSize::UseProvided(Some(e.usize_)),
+                            unpacked_size: lzma_rs::decompress::UnpackedSize::UseProvided(Some(
+                                e.usize_,
+                            )),
                             memlimit: None,
                             allow_incomplete: true,
                         },

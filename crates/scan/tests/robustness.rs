@@ -20,7 +20,10 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
         .expect("corpus/files exists")
         .map(|e| {
             let p = e.expect("dir entry").path();
-            (p.display().to_string(), std::fs::read(&p).expect("readable"))
+            (
+                p.display().to_string(),
+                std::fs::read(&p).expect("readable"),
+            )
         })
         .collect();
     out.sort();
@@ -30,7 +33,10 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn mutated_inputs_never_panic() {
-    let iterations: usize = std::env::var("SPAWNGUARD_MUTATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
+    let iterations: usize = std::env::var("SPAWNGUARD_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
     let files = corpus();
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     for i in 0..iterations {
@@ -69,10 +75,18 @@ fn mutated_inputs_never_panic() {
         }
         let fast = std::panic::catch_unwind(|| scan_bytes("mutant", &data));
         let full = std::panic::catch_unwind(|| scan_bytes_full_walk("mutant", &data));
-        let (Ok(fast), Ok(full)) = (fast, full) else { panic!("iteration {i}: panic on a mutant of {name}") };
+        let (Ok(fast), Ok(full)) = (fast, full) else {
+            panic!("iteration {i}: panic on a mutant of {name}")
+        };
         // the fast path may only skip work, never change the outcome
-        assert_eq!(fast.verdict, full.verdict, "iteration {i}: fast/full verdicts differ on a mutant of {name}");
-        assert_eq!(fast.findings, full.findings, "iteration {i}: findings differ on a mutant of {name}");
+        assert_eq!(
+            fast.verdict, full.verdict,
+            "iteration {i}: fast/full verdicts differ on a mutant of {name}"
+        );
+        assert_eq!(
+            fast.findings, full.findings,
+            "iteration {i}: findings differ on a mutant of {name}"
+        );
     }
 }
 
@@ -113,7 +127,11 @@ fn every_prefix_of_a_raw_malicious_pickle_after_the_import_stays_dangerous() {
         }
         let full = scan_bytes("full", &data);
         assert_eq!(full.verdict, Verdict::Dangerous);
-        let first = full.dangerous().map(|f| f.offset as usize).min().expect("a dangerous finding");
+        let first = full
+            .dangerous()
+            .map(|f| f.offset as usize)
+            .min()
+            .expect("a dangerous finding");
         // once the import opcode and its arguments are complete, every prefix is dangerous
         let mut seen = false;
         for cut in first..=data.len() {

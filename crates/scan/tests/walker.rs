@@ -33,16 +33,47 @@ fn global_reduce_reconstructs_the_call() {
 
 #[test]
 fn stack_global_inst_obj_newobj_newobj_ex() {
-    let sg = cat(&[b"\x80\x04", &s4("subprocess"), &s4("run"), b"\x93", &s4("id"), b"\x85R."]);
-    assert_eq!(calls(&scan_bytes("t", &sg)), vec![r#"subprocess.run("id")"#]);
+    let sg = cat(&[
+        b"\x80\x04",
+        &s4("subprocess"),
+        &s4("run"),
+        b"\x93",
+        &s4("id"),
+        b"\x85R.",
+    ]);
+    assert_eq!(
+        calls(&scan_bytes("t", &sg)),
+        vec![r#"subprocess.run("id")"#]
+    );
     let inst = b"(S'id'\nisubprocess\ncall\n.";
-    assert_eq!(calls(&scan_bytes("t", inst)), vec![r#"subprocess.call("id")"#]);
+    assert_eq!(
+        calls(&scan_bytes("t", inst)),
+        vec![r#"subprocess.call("id")"#]
+    );
     let obj = b"(csubprocess\ncall\nS'id'\no.";
-    assert_eq!(calls(&scan_bytes("t", obj)), vec![r#"subprocess.call("id")"#]);
+    assert_eq!(
+        calls(&scan_bytes("t", obj)),
+        vec![r#"subprocess.call("id")"#]
+    );
     let newobj = b"\x80\x02csubprocess\nPopen\nX\x02\x00\x00\x00id\x85\x81.";
-    assert_eq!(calls(&scan_bytes("t", newobj)), vec![r#"subprocess.Popen("id")"#]);
-    let nx = cat(&[b"\x80\x04", &s4("subprocess"), &s4("Popen"), b"\x93", &s4("id"), b"\x85}", &s4("shell"), b"\x88s\x92."]);
-    assert_eq!(calls(&scan_bytes("t", &nx)), vec![r#"subprocess.Popen("id", **{"shell": True})"#]);
+    assert_eq!(
+        calls(&scan_bytes("t", newobj)),
+        vec![r#"subprocess.Popen("id")"#]
+    );
+    let nx = cat(&[
+        b"\x80\x04",
+        &s4("subprocess"),
+        &s4("Popen"),
+        b"\x93",
+        &s4("id"),
+        b"\x85}",
+        &s4("shell"),
+        b"\x88s\x92.",
+    ]);
+    assert_eq!(
+        calls(&scan_bytes("t", &nx)),
+        vec![r#"subprocess.Popen("id", **{"shell": True})"#]
+    );
 }
 
 #[test]
@@ -56,14 +87,47 @@ fn build_on_a_dangerous_object_is_still_flagged_and_walk_continues() {
 #[test]
 fn memo_forms_resolve_stack_global() {
     // BINPUT/BINGET
-    let a = cat(&[b"\x80\x04", &s4("os"), b"q\x05", &s4("system"), b"q\x060", b"0h\x05h\x06\x93", &s4("id"), b"\x85R."]);
+    let a = cat(&[
+        b"\x80\x04",
+        &s4("os"),
+        b"q\x05",
+        &s4("system"),
+        b"q\x060",
+        b"0h\x05h\x06\x93",
+        &s4("id"),
+        b"\x85R.",
+    ]);
     // LONG_BINPUT/LONG_BINGET
-    let b = cat(&[b"\x80\x04", &s4("os"), b"r\x00\x00\x01\x00", &s4("system"), b"r\x01\x00\x01\x000", b"0j\x00\x00\x01\x00j\x01\x00\x01\x00\x93", &s4("id"), b"\x85R."]);
+    let b = cat(&[
+        b"\x80\x04",
+        &s4("os"),
+        b"r\x00\x00\x01\x00",
+        &s4("system"),
+        b"r\x01\x00\x01\x000",
+        b"0j\x00\x00\x01\x00j\x01\x00\x01\x00\x93",
+        &s4("id"),
+        b"\x85R.",
+    ]);
     // PUT/GET (text) and MEMOIZE
-    let c = cat(&[b"\x80\x04", &s4("os"), b"p12\n", &s4("system"), b"\x940", b"0g12\nh\x01\x93", &s4("id"), b"\x85R."]);
+    let c = cat(&[
+        b"\x80\x04",
+        &s4("os"),
+        b"p12\n",
+        &s4("system"),
+        b"\x940",
+        b"0g12\nh\x01\x93",
+        &s4("id"),
+        b"\x85R.",
+    ]);
     for (name, s) in [("binput", a), ("long", b), ("text+memoize", c)] {
         let r = scan_bytes(name, &s);
-        assert_eq!(calls(&r), vec![r#"os.system("id")"#], "{name}: {:?} {:?}", r.findings, r.errors);
+        assert_eq!(
+            calls(&r),
+            vec![r#"os.system("id")"#],
+            "{name}: {:?} {:?}",
+            r.findings,
+            r.errors
+        );
     }
 }
 
@@ -72,14 +136,21 @@ fn missing_memo_key_is_an_error_at_its_offset() {
     let r = scan_bytes("t", b"\x80\x04h\x07.");
     assert_eq!(r.errors.len(), 1);
     assert_eq!(r.errors[0].offset, 2);
-    assert!(r.errors[0].message.contains("memo key 7"), "{}", r.errors[0].message);
+    assert!(
+        r.errors[0].message.contains("memo key 7"),
+        "{}",
+        r.errors[0].message
+    );
 }
 
 #[test]
 fn python2_names_are_remapped_below_protocol_3() {
     let r = scan_bytes("t", b"\x80\x02c__builtin__\ngetattr\n.");
     assert_eq!(globals(&r), vec!["builtins.getattr"]);
-    assert_eq!(r.findings[0].written_as.as_deref(), Some("__builtin__.getattr"));
+    assert_eq!(
+        r.findings[0].written_as.as_deref(),
+        Some("__builtin__.getattr")
+    );
     assert_eq!(r.verdict, Verdict::Dangerous);
     let r = scan_bytes("t", b"ccopy_reg\n_reconstructor\n.");
     assert_eq!(r.verdict, Verdict::Safe, "{:?}", r.findings);
@@ -90,7 +161,14 @@ fn python2_names_are_remapped_below_protocol_3() {
 
 #[test]
 fn dotted_names_protocol_4() {
-    let s = cat(&[b"\x80\x04", &s4("logging"), &s4("os.system"), b"\x93", &s4("id"), b"\x85R."]);
+    let s = cat(&[
+        b"\x80\x04",
+        &s4("logging"),
+        &s4("os.system"),
+        b"\x93",
+        &s4("id"),
+        b"\x85R.",
+    ]);
     let r = scan_bytes("t", &s);
     assert_eq!(r.verdict, Verdict::Dangerous);
     assert_eq!(calls(&r), vec![r#"logging.os.system("id")"#]);
@@ -100,8 +178,17 @@ fn dotted_names_protocol_4() {
 fn ext_codes_registered_in_stream_resolve() {
     let s = b"\x80\x02ccopyreg\nadd_extension\n(X\x02\x00\x00\x00osX\x06\x00\x00\x00systemM\x34\x12tR0\x83\x34\x12X\x02\x00\x00\x00id\x85R.";
     let r = scan_bytes("t", s);
-    assert_eq!(r.verdict, Verdict::Dangerous, "{:?} {:?}", r.findings, r.errors);
-    assert!(r.findings.iter().any(|f| f.global == "os.system" && f.written_as.as_deref() == Some("EXT code 4660")));
+    assert_eq!(
+        r.verdict,
+        Verdict::Dangerous,
+        "{:?} {:?}",
+        r.findings,
+        r.errors
+    );
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.global == "os.system" && f.written_as.as_deref() == Some("EXT code 4660")));
     // unregistered: suspicious, and the walk stops there like the loader
     let r = scan_bytes("t", b"\x80\x02\x82\x07.");
     assert_eq!(r.verdict, Verdict::Suspicious);
@@ -184,12 +271,19 @@ fn nesting_is_bounded() {
         p = outer;
     }
     let r = scan_bytes("deep", &p);
-    assert!(r.errors.iter().any(|e| e.message.contains("too deep")), "{:?}", r.errors);
+    assert!(
+        r.errors.iter().any(|e| e.message.contains("too deep")),
+        "{:?}",
+        r.errors
+    );
 }
 
 #[test]
 fn safe_torch_globals_and_unknown_globals() {
-    let r = scan_bytes("t", b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\nccollections\nOrderedDict\n)R.");
+    let r = scan_bytes(
+        "t",
+        b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\nccollections\nOrderedDict\n)R.",
+    );
     assert_eq!(r.verdict, Verdict::Safe, "{:?}", r.findings);
     let r = scan_bytes("t", b"\x80\x02cmylib\nModel\n)\x81.");
     assert_eq!(r.verdict, Verdict::Suspicious);
@@ -197,7 +291,12 @@ fn safe_torch_globals_and_unknown_globals() {
 
 #[test]
 fn non_pickle_text_is_not_a_model() {
-    for text in [&b"class Foo:\n    pass\n"[..], b"{\"a\": 1}", b"hello world", b""] {
+    for text in [
+        &b"class Foo:\n    pass\n"[..],
+        b"{\"a\": 1}",
+        b"hello world",
+        b"",
+    ] {
         let r = scan_bytes("t", text);
         assert!(!r.is_model(), "{:?}", String::from_utf8_lossy(text));
         assert_eq!(r.verdict, Verdict::Safe);
@@ -232,7 +331,13 @@ fn zip_errors_name_the_member() {
     file.extend_from_slice(&cd_off.to_le_bytes());
     file.extend_from_slice(&[0, 0]);
     let r = scan_bytes("z.pt", &file);
-    assert!(r.errors.iter().any(|e| e.member == "a.pkl" && e.message.contains("local header")), "{:?}", r.errors);
+    assert!(
+        r.errors
+            .iter()
+            .any(|e| e.member == "a.pkl" && e.message.contains("local header")),
+        "{:?}",
+        r.errors
+    );
 }
 
 #[test]
@@ -250,4 +355,10 @@ fn scan_cache_rescans_changed_files() {
     assert_eq!(missing.errors.len(), 1);
     assert!(missing.errors[0].message.contains("cannot open"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bytes_arguments_render_python_style() {
+    let r = scan_bytes("t", b"\x80\x03cos\nsystem\nC\x04\x00a\"\xff\x85R.");
+    assert_eq!(calls(&r), vec![r#"os.system(b"\x00a\"\xff")"#]);
 }

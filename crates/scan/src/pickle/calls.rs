@@ -12,7 +12,16 @@ use crate::report::{Finding, Verdict};
 const MAX_CALLS_PER_GLOBAL: usize = 16;
 
 fn latin1(s: &[u8]) -> Vec<u8> {
-    String::from_utf8_lossy(s).chars().map(|c| if (c as u32) < 256 { c as u32 as u8 } else { b'?' }).collect()
+    String::from_utf8_lossy(s)
+        .chars()
+        .map(|c| {
+            if (c as u32) < 256 {
+                c as u32 as u8
+            } else {
+                b'?'
+            }
+        })
+        .collect()
 }
 
 fn str_of(v: &Val<'_>) -> Option<String> {
@@ -21,7 +30,13 @@ fn str_of(v: &Val<'_>) -> Option<String> {
 
 impl<'a, 'c> Walker<'a, 'c> {
     /// Records the call `func(*args, **kwargs)` and returns the value standing for its result.
-    pub(super) fn call(&mut self, func: Val<'a>, args: Val<'a>, kwargs: Option<Val<'a>>, op_off: usize) -> Val<'a> {
+    pub(super) fn call(
+        &mut self,
+        func: Val<'a>,
+        args: Val<'a>,
+        kwargs: Option<Val<'a>>,
+        op_off: usize,
+    ) -> Val<'a> {
         let direct = match &func {
             Val::Global(g) => Some(g.clone()),
             _ => None,
@@ -47,9 +62,11 @@ impl<'a, 'c> Walker<'a, 'c> {
                 }
             }
             if m == "copyreg" && n == "add_extension" {
-                if let (Some(em), Some(en), Some(Val::Int(code))) =
-                    (items.first().and_then(str_of), items.get(1).and_then(str_of), items.get(2))
-                {
+                if let (Some(em), Some(en), Some(Val::Int(code))) = (
+                    items.first().and_then(str_of),
+                    items.get(1).and_then(str_of),
+                    items.get(2),
+                ) {
                     self.ext.insert(*code, (em, en));
                 }
             }
@@ -83,7 +100,9 @@ impl<'a, 'c> Walker<'a, 'c> {
             }
             // getattr(<module or global>, "name") -> that attribute, judged as a global
             if m == "builtins" && n == "getattr" {
-                if let (Some(Val::Global(obj)), Some(attr)) = (items.first(), items.get(1).and_then(str_of)) {
+                if let (Some(Val::Global(obj)), Some(attr)) =
+                    (items.first(), items.get(1).and_then(str_of))
+                {
                     let text = render_call(&func, &args, kwargs.as_ref());
                     self.note_call(g, &text);
                     let (tm, tn) = if obj.name.is_empty() {
@@ -111,7 +130,9 @@ impl<'a, 'c> Walker<'a, 'c> {
     fn note_call(&mut self, g: &super::value::Glob, text: &str) {
         let Some(idx) = g.finding else { return };
         let findings = &mut self.ctx.report.findings;
-        let Some(f) = findings.get_mut(idx) else { return };
+        let Some(f) = findings.get_mut(idx) else {
+            return;
+        };
         match &f.call {
             None => f.call = Some(text.to_string()),
             Some(old) if old == text => {}
@@ -119,8 +140,13 @@ impl<'a, 'c> Walker<'a, 'c> {
             Some(_) => {
                 let mut extra: Finding = f.clone();
                 extra.call = Some(text.to_string());
-                let same = findings.iter().filter(|x| x.global == extra.global && x.offset == extra.offset).count();
-                if same < MAX_CALLS_PER_GLOBAL && !findings.iter().any(|x| x.call.as_deref() == Some(text)) {
+                let same = findings
+                    .iter()
+                    .filter(|x| x.global == extra.global && x.offset == extra.offset)
+                    .count();
+                if same < MAX_CALLS_PER_GLOBAL
+                    && !findings.iter().any(|x| x.call.as_deref() == Some(text))
+                {
                     self.ctx.finding(extra);
                 }
             }
@@ -146,16 +172,27 @@ impl<'a, 'c> Walker<'a, 'c> {
                     reason: "EXT code not registered in this stream; resolves to whatever the loading process registered".into(),
                     call: None,
                 });
-                Err(Broke { offset: op_off, message: format!("unregistered extension code {code}") })
+                Err(Broke {
+                    offset: op_off,
+                    message: format!("unregistered extension code {code}"),
+                })
             }
         }
     }
 
     /// `BUILD`. For joblib's `NumpyArrayWrapper`, the array bytes follow the opcode inline:
     /// skip them (or walk them as a nested pickle for object arrays). Returns the new position.
-    pub(super) fn build(&mut self, inst: Val<'a>, state: Val<'a>, p: usize, op_off: usize) -> Result<usize, Broke> {
+    pub(super) fn build(
+        &mut self,
+        inst: Val<'a>,
+        state: Val<'a>,
+        p: usize,
+        op_off: usize,
+    ) -> Result<usize, Broke> {
         let is_wrapper = matches!(&inst, Val::Call(_))
-            && inst.root_glob().is_some_and(|g| policy::is_joblib_wrapper(&g.module, &g.name));
+            && inst
+                .root_glob()
+                .is_some_and(|g| policy::is_joblib_wrapper(&g.module, &g.name));
         if !is_wrapper {
             return Ok(p);
         }
@@ -168,7 +205,12 @@ impl<'a, 'c> Walker<'a, 'c> {
             })
             .unwrap_or_default();
         let Some(item) = itemsize(&descr) else {
-            return Err(Broke { offset: op_off, message: format!("joblib array with unknown dtype `{descr}`; cannot find the array bytes") });
+            return Err(Broke {
+                offset: op_off,
+                message: format!(
+                    "joblib array with unknown dtype `{descr}`; cannot find the array bytes"
+                ),
+            });
         };
         if item == 0 {
             // object array: a whole pickle follows inline
@@ -182,23 +224,38 @@ impl<'a, 'c> Walker<'a, 'c> {
             };
         }
         let mut count: u64 = 1;
-        for d in state.dict_get("shape").map(|s| s.tuple_items()).unwrap_or(&[]) {
+        for d in state
+            .dict_get("shape")
+            .map(|s| s.tuple_items())
+            .unwrap_or(&[])
+        {
             match d {
                 Val::Int(n) if *n >= 0 => count = count.saturating_mul(*n as u64),
-                _ => return Err(Broke { offset: op_off, message: "joblib array with a bad shape".into() }),
+                _ => {
+                    return Err(Broke {
+                        offset: op_off,
+                        message: "joblib array with a bad shape".into(),
+                    })
+                }
             }
         }
         let mut q = p;
         if state.dict_get("numpy_array_alignment_bytes").is_some() {
             let Some(&pad) = self.data.get(q) else {
-                return Err(Broke { offset: q, message: "truncated: joblib padding byte missing".into() });
+                return Err(Broke {
+                    offset: q,
+                    message: "truncated: joblib padding byte missing".into(),
+                });
             };
             q += 1 + pad as usize;
         }
         let bytes = count.saturating_mul(item);
         let end = (q as u64).saturating_add(bytes);
         if end > self.data.len() as u64 {
-            return Err(Broke { offset: q, message: format!("truncated: joblib array needs {bytes} bytes") });
+            return Err(Broke {
+                offset: q,
+                message: format!("truncated: joblib array needs {bytes} bytes"),
+            });
         }
         Ok(end as usize)
     }
@@ -221,7 +278,12 @@ fn payload<'v, 'a>(v: Option<&'v Val<'a>>) -> Option<Cow<'v, [u8]>> {
 }
 
 fn render_call(func: &Val<'_>, args: &Val<'_>, kwargs: Option<&Val<'_>>) -> String {
-    Val::Call(Rc::new(CallNode { func: func.clone(), args: args.clone(), kwargs: kwargs.cloned() })).render()
+    Val::Call(Rc::new(CallNode {
+        func: func.clone(),
+        args: args.clone(),
+        kwargs: kwargs.cloned(),
+    }))
+    .render()
 }
 
 /// Item size of a numpy dtype string as numpy's `dtype.__reduce__` writes it (`f8`, `<i4`,

@@ -2,6 +2,7 @@
 
 mod calls;
 mod skim;
+mod text;
 mod value;
 mod walker;
 

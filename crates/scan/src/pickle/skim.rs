@@ -5,13 +5,18 @@
 //! whose operands are not known strings, `EXT`, protocol-0 strings, nested-looking bytes,
 //! joblib array wrappers, truncation, stack errors) returns [`Skim::NeedsWalk`].
 
-use super::walker::{looks_nested, parse_float, parse_int_line, parse_long_line, parse_u64};
+use super::text::{parse_float, parse_int_line, parse_long_line, parse_u64};
+use super::walker::looks_nested;
 use crate::policy;
 use crate::report::Verdict;
 
 pub(crate) enum Skim<'a> {
     /// Well-formed and only safe globals: offset after `STOP`, globals seen, string literals.
-    Safe { end: usize, globals: usize, lits: Vec<&'a [u8]> },
+    Safe {
+        end: usize,
+        globals: usize,
+        lits: Vec<&'a [u8]>,
+    },
     NeedsWalk,
 }
 
@@ -184,7 +189,11 @@ pub(crate) fn skim(data: &[u8], start: usize) -> Skim<'_> {
         lits: Vec::new(),
     };
     match run(data, start, &mut st) {
-        Some(end) => Skim::Safe { end, globals: st.globals, lits: st.lits },
+        Some(end) => Skim::Safe {
+            end,
+            globals: st.globals,
+            lits: st.lits,
+        },
         None => Skim::NeedsWalk,
     }
 }
@@ -239,7 +248,10 @@ fn run<'a>(data: &'a [u8], start: usize, st: &mut St<'a>) -> Option<usize> {
             }
             0x8b => {
                 let n = usize::try_from(le(data, p, 4)?).ok()?;
-                p = p.checked_add(4)?.checked_add(n).filter(|&e| e <= data.len())?;
+                p = p
+                    .checked_add(4)?
+                    .checked_add(n)
+                    .filter(|&e| e <= data.len())?;
                 st.push_other();
             }
             // strings
@@ -272,7 +284,10 @@ fn run<'a>(data: &'a [u8], start: usize, st: &mut St<'a>) -> Option<usize> {
                 if looks_nested(b) {
                     return None;
                 }
-                if (3..=4096).contains(&b.len()) && std::str::from_utf8(b).is_ok() && st.lits.len() < crate::ctx::MAX_LITERALS {
+                if (3..=4096).contains(&b.len())
+                    && std::str::from_utf8(b).is_ok()
+                    && st.lits.len() < crate::ctx::MAX_LITERALS
+                {
                     st.lits.push(b);
                 }
                 st.push_other();

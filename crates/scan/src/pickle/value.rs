@@ -89,7 +89,10 @@ impl<'a> Val<'a> {
 
     pub fn dict_get(&self, key: &str) -> Option<&Val<'a>> {
         match self {
-            Val::Dict(d) => d.iter().find(|(k, _)| k.as_str() == Some(key.as_bytes())).map(|(_, v)| v),
+            Val::Dict(d) => d
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key.as_bytes()))
+                .map(|(_, v)| v),
             _ => None,
         }
     }
@@ -108,6 +111,27 @@ impl<'a> Val<'a> {
         }
         s
     }
+}
+
+/// Bytes literal, Python style: printable ASCII as is, everything else `\xNN`.
+fn quote_bytes(bytes: &[u8], out: &mut String) {
+    out.push_str("b\"");
+    for (i, &b) in bytes.iter().enumerate() {
+        if i >= 200 {
+            let _ = write!(out, "…({} bytes)", bytes.len());
+            break;
+        }
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out.push('"');
 }
 
 fn quote(bytes: &[u8], prefix: &str, out: &mut String) {
@@ -167,7 +191,7 @@ fn render_into(v: &Val<'_>, out: &mut String, depth: usize) {
             let _ = write!(out, "{f}");
         }
         Val::Str(s) => quote(s, "", out),
-        Val::Bytes(b) => quote(b, "b", out),
+        Val::Bytes(b) => quote_bytes(b, out),
         Val::Tuple(items) => {
             out.push('(');
             for (i, a) in items.iter().enumerate() {

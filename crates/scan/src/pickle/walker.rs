@@ -6,6 +6,10 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use super::text::{
+    decode_long, parse_float, parse_int_line, parse_long_line, parse_u64, raw_unicode_escape,
+    unquote_string,
+};
 use super::value::{Glob, Val, MAX_DICT};
 use crate::ctx::Ctx;
 use crate::policy;
@@ -23,7 +27,10 @@ type R<T> = Result<T, Broke>;
 type GlobalKey<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
 
 fn broke<T>(offset: usize, message: impl Into<String>) -> R<T> {
-    Err(Broke { offset, message: message.into() })
+    Err(Broke {
+        offset,
+        message: message.into(),
+    })
 }
 
 /// Result of walking one pickle stream.
@@ -97,8 +104,18 @@ impl<'a, 'c> Walker<'a, 'c> {
     pub fn run(&mut self, start: usize) -> Outcome {
         let res = self.run_inner(start);
         match res {
-            Ok(end) => Outcome { end, stopped: true, error: None, globals: self.n_globals },
-            Err(b) => Outcome { end: b.offset, stopped: false, error: Some(b), globals: self.n_globals },
+            Ok(end) => Outcome {
+                end,
+                stopped: true,
+                error: None,
+                globals: self.n_globals,
+            },
+            Err(b) => Outcome {
+                end: b.offset,
+                stopped: false,
+                error: Some(b),
+                globals: self.n_globals,
+            },
         }
     }
 
@@ -113,7 +130,13 @@ impl<'a, 'c> Walker<'a, 'c> {
                 *p = end;
                 Ok(s)
             }
-            _ => broke(op_off, format!("truncated: opcode needs {n} more bytes, {} left", data.len().saturating_sub(*p))),
+            _ => broke(
+                op_off,
+                format!(
+                    "truncated: opcode needs {n} more bytes, {} left",
+                    data.len().saturating_sub(*p)
+                ),
+            ),
         }
     }
 
@@ -195,7 +218,9 @@ impl<'a, 'c> Walker<'a, 'c> {
             if self.memo[k].replace(v).is_none() {
                 self.memo_len += 1;
             }
-        } else if self.memo_big.insert(key, v).is_none() && self.memo.get(key as usize).is_none_or(|x| x.is_none()) {
+        } else if self.memo_big.insert(key, v).is_none()
+            && self.memo.get(key as usize).is_none_or(|x| x.is_none())
+        {
             self.memo_len += 1;
         }
     }
@@ -229,7 +254,10 @@ impl<'a, 'c> Walker<'a, 'c> {
 
     fn push_bytes(&mut self, b: Cow<'a, [u8]>, op_off: usize) {
         self.nested_probe(&b, op_off);
-        if (3..=4096).contains(&b.len()) && std::str::from_utf8(&b).is_ok() && self.lits.len() < crate::ctx::MAX_LITERALS {
+        if (3..=4096).contains(&b.len())
+            && std::str::from_utf8(&b).is_ok()
+            && self.lits.len() < crate::ctx::MAX_LITERALS
+        {
             self.lits.push(b.clone());
         }
         self.stack.push(Val::Bytes(b));
@@ -244,7 +272,11 @@ impl<'a, 'c> Walker<'a, 'c> {
 
     pub(super) fn scan_nested(&mut self, b: &[u8], op_off: usize, forced: bool) {
         if self.depth + 1 > crate::ctx::MAX_DEPTH {
-            self.ctx.error(self.member, op_off as u64, "nested pickle too deep; not scanned");
+            self.ctx.error(
+                self.member,
+                op_off as u64,
+                "nested pickle too deep; not scanned",
+            );
             return;
         }
         let member = if self.member.is_empty() {
@@ -258,7 +290,12 @@ impl<'a, 'c> Walker<'a, 'c> {
     // ---- globals ------------------------------------------------------------------------
 
     /// Resolves `module`/`name` as `find_class` would and records a finding when not safe.
-    pub(super) fn resolve(&mut self, module: Cow<'a, [u8]>, name: Cow<'a, [u8]>, op_off: usize) -> R<Val<'a>> {
+    pub(super) fn resolve(
+        &mut self,
+        module: Cow<'a, [u8]>,
+        name: Cow<'a, [u8]>,
+        op_off: usize,
+    ) -> R<Val<'a>> {
         let key = (module, name);
         if let Some(g) = self.globals.get(&key) {
             self.n_globals += 1;
@@ -267,7 +304,13 @@ impl<'a, 'c> Walker<'a, 'c> {
         let m = String::from_utf8_lossy(&key.0).into_owned();
         let n = String::from_utf8_lossy(&key.1).into_owned();
         if !policy::is_dotted_ident(&m) {
-            return broke(op_off, format!("import of `{}` would fail: not a module name", m.escape_debug()));
+            return broke(
+                op_off,
+                format!(
+                    "import of `{}` would fail: not a module name",
+                    m.escape_debug()
+                ),
+            );
         }
         self.n_globals += 1;
         let g = self.make_glob(m, n, None, op_off);
@@ -277,7 +320,13 @@ impl<'a, 'c> Walker<'a, 'c> {
 
     /// Builds a [`Glob`], applying the Python 2 remapping for protocol < 3, classifying it and
     /// recording a finding when it is not safe. `via` is how the stream reached it.
-    pub(super) fn make_glob(&mut self, m: String, n: String, via: Option<String>, op_off: usize) -> Rc<Glob> {
+    pub(super) fn make_glob(
+        &mut self,
+        m: String,
+        n: String,
+        via: Option<String>,
+        op_off: usize,
+    ) -> Rc<Glob> {
         let written = format!("{m}.{n}");
         let (mut module, mut name, mut written_as) = (m.clone(), n.clone(), via.clone());
         if self.proto < 3 {
@@ -302,7 +351,11 @@ impl<'a, 'c> Walker<'a, 'c> {
         let finding = if verdict > Verdict::Safe {
             self.ctx.finding(Finding {
                 verdict,
-                global: if name.is_empty() { module.clone() } else { format!("{module}.{name}") },
+                global: if name.is_empty() {
+                    module.clone()
+                } else {
+                    format!("{module}.{name}")
+                },
                 written_as: written_as.clone(),
                 member: self.member.to_string(),
                 offset: op_off as u64,
@@ -312,7 +365,13 @@ impl<'a, 'c> Walker<'a, 'c> {
         } else {
             None
         };
-        Rc::new(Glob { module, name, verdict, finding, via })
+        Rc::new(Glob {
+            module,
+            name,
+            verdict,
+            finding,
+            via,
+        })
     }
 
     // ---- the loop -----------------------------------------------------------------------
@@ -352,7 +411,9 @@ impl<'a, 'c> Walker<'a, 'c> {
                 }
                 b'I' => {
                     let l = self.line(&mut p, op_off)?;
-                    let v = parse_int_line(l).ok_or(()).or_else(|_| broke(op_off, "INT argument is not an integer"))?;
+                    let v = parse_int_line(l)
+                        .ok_or(())
+                        .or_else(|_| broke(op_off, "INT argument is not an integer"))?;
                     self.stack.push(v);
                 }
                 b'J' => {
@@ -369,7 +430,9 @@ impl<'a, 'c> Walker<'a, 'c> {
                 }
                 b'L' => {
                     let l = self.line(&mut p, op_off)?;
-                    let v = parse_long_line(l).ok_or(()).or_else(|_| broke(op_off, "LONG argument is not an integer"))?;
+                    let v = parse_long_line(l)
+                        .ok_or(())
+                        .or_else(|_| broke(op_off, "LONG argument is not an integer"))?;
                     self.stack.push(v);
                 }
                 b'N' => self.stack.push(Val::None),
@@ -389,7 +452,9 @@ impl<'a, 'c> Walker<'a, 'c> {
                 }
                 b'S' => {
                     let l = self.line(&mut p, op_off)?;
-                    let s = unquote_string(l).ok_or(()).or_else(|_| broke(op_off, "STRING argument is not a quoted string"))?;
+                    let s = unquote_string(l)
+                        .ok_or(())
+                        .or_else(|_| broke(op_off, "STRING argument is not a quoted string"))?;
                     self.push_str(s);
                 }
                 b'T' => {
@@ -517,7 +582,9 @@ impl<'a, 'c> Walker<'a, 'c> {
                 }
                 b'g' => {
                     let l = self.line(&mut p, op_off)?;
-                    let k = parse_u64(l).ok_or(()).or_else(|_| broke(op_off, "GET argument is not an integer"))?;
+                    let k = parse_u64(l)
+                        .ok_or(())
+                        .or_else(|_| broke(op_off, "GET argument is not an integer"))?;
                     let v = self.memo_get(k, op_off)?;
                     self.stack.push(v);
                 }
@@ -533,7 +600,9 @@ impl<'a, 'c> Walker<'a, 'c> {
                 }
                 b'p' => {
                     let l = self.line(&mut p, op_off)?;
-                    let k = parse_u64(l).ok_or(()).or_else(|_| broke(op_off, "PUT argument is not an integer"))?;
+                    let k = parse_u64(l)
+                        .ok_or(())
+                        .or_else(|_| broke(op_off, "PUT argument is not an integer"))?;
                     self.put_top(k, op_off)?;
                 }
                 b'q' => {
@@ -550,7 +619,8 @@ impl<'a, 'c> Walker<'a, 'c> {
                 }
                 b'l' | 0x91 => {
                     self.pop_mark(op_off)?;
-                    self.stack.push(if op == b'l' { Val::List } else { Val::Set });
+                    self.stack
+                        .push(if op == b'l' { Val::List } else { Val::Set });
                 }
                 b']' => self.stack.push(Val::List),
                 0x8f => self.stack.push(Val::Set),
@@ -574,7 +644,8 @@ impl<'a, 'c> Walker<'a, 'c> {
                 }
                 b'G' => {
                     let v = self.le_u64(&mut p, 8, op_off)?;
-                    self.stack.push(Val::Float(f64::from_bits(v.swap_bytes()))); // big-endian on the wire
+                    self.stack.push(Val::Float(f64::from_bits(v.swap_bytes())));
+                    // big-endian on the wire
                 }
                 0x88 => self.stack.push(Val::Bool(true)),
                 0x89 => self.stack.push(Val::Bool(false)),
@@ -601,7 +672,11 @@ impl<'a, 'c> Walker<'a, 'c> {
                     if n > left {
                         // The loader runs (at least with the Python unpickler) what it has, so
                         // keep walking and judge the truncated frame's opcodes too.
-                        self.ctx.error(self.member, op_off as u64, format!("FRAME of {n} bytes but only {left} remain (truncated)"));
+                        self.ctx.error(
+                            self.member,
+                            op_off as u64,
+                            format!("FRAME of {n} bytes but only {left} remain (truncated)"),
+                        );
                     }
                 }
                 0x97 => self.stack.push(Val::Opaque),
@@ -637,133 +712,4 @@ fn set_items<'a>(target: &mut Val<'a>, items: Vec<Val<'a>>) {
             Rc::make_mut(d).extend(pairs(items));
         }
     }
-}
-
-pub(super) fn parse_float(l: &[u8]) -> Option<f64> {
-    std::str::from_utf8(l).ok()?.trim().parse::<f64>().ok()
-}
-
-/// `INT`'s argument: `00`/`01` (bools) or a decimal integer.
-pub(super) fn parse_int_line(l: &[u8]) -> Option<Val<'static>> {
-    match l {
-        b"00" => Some(Val::Bool(false)),
-        b"01" => Some(Val::Bool(true)),
-        _ => parse_int(l),
-    }
-}
-
-/// `LONG`'s argument: a decimal integer with an optional trailing `L`.
-pub(super) fn parse_long_line(l: &[u8]) -> Option<Val<'static>> {
-    parse_int(l.strip_suffix(b"L").unwrap_or(l))
-}
-
-pub(super) fn parse_u64(l: &[u8]) -> Option<u64> {
-    std::str::from_utf8(l).ok()?.trim().parse().ok()
-}
-
-pub(super) fn parse_int(l: &[u8]) -> Option<Val<'static>> {
-    let s = std::str::from_utf8(l).ok()?.trim();
-    if let Ok(v) = s.parse::<i64>() {
-        return Some(Val::Int(v));
-    }
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(Val::BigInt)
-}
-
-fn decode_long(b: &[u8]) -> Val<'static> {
-    if b.is_empty() {
-        return Val::Int(0);
-    }
-    if b.len() > 8 {
-        return Val::BigInt;
-    }
-    let mut v: u64 = 0;
-    for (i, x) in b.iter().enumerate() {
-        v |= (*x as u64) << (8 * i);
-    }
-    let bits = 8 * b.len() as u32;
-    let v = if bits < 64 && b[b.len() - 1] & 0x80 != 0 { (v as i64) - (1i64 << bits) } else { v as i64 };
-    Val::Int(v)
-}
-
-/// Protocol 0 `STRING`: a Python `repr` of a str, single or double quoted, with escapes.
-fn unquote_string(l: &[u8]) -> Option<Cow<'_, [u8]>> {
-    let l = l.strip_suffix(b"\r").unwrap_or(l);
-    if l.len() < 2 || l[0] != l[l.len() - 1] || !(l[0] == b'\'' || l[0] == b'"') {
-        return None;
-    }
-    let inner = &l[1..l.len() - 1];
-    if !inner.contains(&b'\\') {
-        return Some(Cow::Borrowed(inner));
-    }
-    let mut out = Vec::with_capacity(inner.len());
-    let mut i = 0;
-    while i < inner.len() {
-        let c = inner[i];
-        if c != b'\\' || i + 1 >= inner.len() {
-            out.push(c);
-            i += 1;
-            continue;
-        }
-        let e = inner[i + 1];
-        i += 2;
-        match e {
-            b'n' => out.push(b'\n'),
-            b't' => out.push(b'\t'),
-            b'r' => out.push(b'\r'),
-            b'0'..=b'7' => {
-                let mut v = (e - b'0') as u32;
-                let mut k = 0;
-                while k < 2 && i < inner.len() && (b'0'..=b'7').contains(&inner[i]) {
-                    v = v * 8 + (inner[i] - b'0') as u32;
-                    i += 1;
-                    k += 1;
-                }
-                out.push(v as u8);
-            }
-            b'x' if i + 2 <= inner.len() => {
-                let h = std::str::from_utf8(&inner[i..i + 2]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
-                match h {
-                    Some(v) => out.push(v),
-                    None => out.extend_from_slice(b"\\x"),
-                }
-                i += 2;
-            }
-            b'\\' | b'\'' | b'"' => out.push(e),
-            b'\n' => {}
-            other => {
-                out.push(b'\\');
-                out.push(other);
-            }
-        }
-    }
-    Some(Cow::Owned(out))
-}
-
-/// Protocol 0 `UNICODE`: raw-unicode-escape (only `\uXXXX` and `\UXXXXXXXX` are escapes).
-fn raw_unicode_escape(l: &[u8]) -> Cow<'_, [u8]> {
-    if !l.contains(&b'\\') && l.is_ascii() {
-        return Cow::Borrowed(l);
-    }
-    let mut out = String::with_capacity(l.len());
-    let mut i = 0;
-    while i < l.len() {
-        if l[i] == b'\\' && i + 1 < l.len() && (l[i + 1] == b'u' || l[i + 1] == b'U') {
-            let n = if l[i + 1] == b'u' { 4 } else { 8 };
-            if i + 2 + n <= l.len() {
-                if let Some(c) = std::str::from_utf8(&l[i + 2..i + 2 + n])
-                    .ok()
-                    .and_then(|h| u32::from_str_radix(h, 16).ok())
-                    .and_then(char::from_u32)
-                {
-                    out.push(c);
-                    i += 2 + n;
-                    continue;
-                }
-            }
-        }
-        out.push(l[i] as char); // latin-1 byte
-        i += 1;
-    }
-    Cow::Owned(out.into_bytes())
 }
