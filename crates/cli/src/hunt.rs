@@ -19,7 +19,8 @@ Exit codes:
   2  error: bad arguments, an input file that cannot be opened, no rule could be loaded,
      the state directory is locked by another spawnguard, or an unreadable --config
 
-With no FILE, hunt runs on the example incident shipped with spawnguard.
+With no FILE, hunt runs on the example incident shipped with spawnguard, with a throwaway
+history (unless --state is given) so that the example never mixes into this host's history.
 Durability: new-terms history is committed to <state>/history.redb before any new-terms
 alert is printed, every 10000 events and every second otherwise, and at exit.";
 
@@ -133,12 +134,21 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         },
     };
 
-    let state_dir = args.state.clone().unwrap_or_else(default_state_dir);
+    // The built-in example keeps its history in a throwaway directory unless --state says
+    // otherwise: its hosts are not this host's, and a rerun should show the same alerts.
+    let example_state = (args.files.is_empty() && args.state.is_none())
+        .then(|| std::env::temp_dir().join(format!("spawnguard-example-{}", std::process::id())));
+    let state_dir = args
+        .state
+        .clone()
+        .or_else(|| example_state.clone())
+        .unwrap_or_else(default_state_dir);
     let config = EngineConfig {
         state_dir: Some(state_dir.clone()),
         learn: args.learn,
         env,
         max_alerts_per_minute: args.max_alerts_per_minute,
+        scanner: Some(crate::model_link::ScanLink::new()),
         ..EngineConfig::default()
     };
     let mut engine = match Engine::new(&report.rules, config) {
@@ -198,6 +208,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     }
     let stats = engine.stats();
     summary(&stats, bad_shown, &state_dir, args.learn, started, threads);
+    drop(engine);
+    if let Some(dir) = example_state {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     Ok(if alerts > 0 && !args.learn { 1 } else { 0 })
 }
 

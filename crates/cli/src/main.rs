@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod hunt;
+mod model_link;
 mod query;
 mod rules_cmd;
 mod scan;

@@ -8,9 +8,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Plugs a model-file scanner (crates/scan) into alerts: given a path that exists locally,
-/// return its verdict (any JSON), or `None` when it cannot say.
+/// and the command line of the alert's process (the shell), return the file's verdict (any
+/// JSON object), or `None` when it cannot say.
 pub trait ModelScanner: Send + Sync {
-    fn scan(&self, path: &Path) -> Option<Value>;
+    fn scan(&self, path: &Path, command_line: Option<&str>) -> Option<Value>;
 }
 
 /// One process as the ancestry view shows it.
@@ -318,8 +319,8 @@ impl StreamContext {
                 if let Some(sc) = &self.scanner {
                     let p = Path::new(&f.path);
                     if p.exists() {
-                        if let Some(verdict) = sc.scan(p) {
-                            v["verdict"] = verdict;
+                        if let Some(verdict) = sc.scan(p, ev.get_str("process.command_line")) {
+                            v["scan"] = verdict;
                         }
                     }
                 }

@@ -17,6 +17,7 @@ pub mod config;
 pub mod context;
 mod engine;
 pub mod history;
+pub mod keyindex;
 
 /// Example telemetry shipped with the project (`examples/telemetry/incident.ndjson`).
 pub mod example {

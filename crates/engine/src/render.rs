@@ -100,11 +100,21 @@ pub fn render_alert(a: &Alert, color: bool) -> String {
         for f in &a.model_files {
             let path = f.get("path").and_then(|v| v.as_str()).unwrap_or("?");
             let at = f.get("opened_at").and_then(|v| v.as_str()).unwrap_or("");
-            let verdict = f
-                .get("verdict")
-                .map(|v| format!("  verdict: {}", compact(v)))
+            let scan = f.get("scan");
+            let verdict = scan
+                .and_then(|s| s.get("verdict"))
+                .and_then(|v| v.as_str())
+                .map(|v| format!("  verdict: {v}"))
                 .unwrap_or_default();
             let _ = writeln!(o, "    {path}  (opened {at}){verdict}");
+            let calls = scan.and_then(|s| s.get("calls")).and_then(|c| c.as_array());
+            for call in calls.into_iter().flatten().filter_map(|c| c.as_str()) {
+                let _ = writeln!(o, "      runs on load: {call}");
+            }
+            let tied = scan.and_then(|s| s.get("command_line_literals")).and_then(|c| c.as_array());
+            for lit in tied.into_iter().flatten().filter_map(|c| c.as_str()) {
+                let _ = writeln!(o, "      the shell's command line contains {lit:?}, a string from this file");
+            }
         }
     }
     if let Some(note) = &a.rule.note {
@@ -117,18 +127,6 @@ pub fn render_alert(a: &Alert, color: bool) -> String {
         }
     }
     o
-}
-
-fn compact(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Object(m) => m
-            .get("verdict")
-            .or_else(|| m.get("severity"))
-            .map(compact)
-            .unwrap_or_else(|| v.to_string()),
-        other => other.to_string(),
-    }
 }
 
 struct Heading {

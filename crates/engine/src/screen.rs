@@ -10,6 +10,7 @@
 //! 3. Event queries are evaluated here too; the stateful part gets the list of rules whose
 //!    condition matched (sequence and sample rules are handed on for their matchers).
 
+use crate::keyindex::KeyIndex;
 use crate::shared::{Leaves, Memo, Node};
 use spawnguard_event::reader::{parse_record, BadRecord};
 use spawnguard_event::{Event, FieldPath};
@@ -53,16 +54,16 @@ pub struct Screen {
     /// them is not handed to the rule's matcher.
     preds: Vec<Vec<Node>>,
     leaves: Leaves,
+    keys: KeyIndex,
     category_field: FieldPath,
-    n_rules: usize,
 }
 
 /// Per-thread scratch space for [`Screen`].
 #[derive(Debug, Default)]
 pub struct ScreenScratch {
     prefilter: Scratch,
-    wanted: Vec<bool>,
     memo: Memo,
+    keyed: Vec<bool>,
 }
 
 /// The `event.category` values a condition requires, when it says.
@@ -140,6 +141,20 @@ impl Screen {
                 QueryKind::Sample(s) => s.stages.iter().map(|st| leaves.build(&st.pred)).collect(),
             });
         }
+        let conds: Vec<Vec<&Pred>> = rules
+            .iter()
+            .map(|r| match &r.query.kind {
+                QueryKind::Event(p) => vec![p],
+                QueryKind::Sequence(s) => s
+                    .stages
+                    .iter()
+                    .chain(s.until.iter())
+                    .map(|st| &st.pred)
+                    .collect(),
+                QueryKind::Sample(s) => s.stages.iter().map(|st| &st.pred).collect(),
+            })
+            .collect();
+        let keys = KeyIndex::new(&conds);
         let mut by_category: HashMap<String, Vec<u32>> = HashMap::new();
         let mut any_category = Vec::new();
         for (i, c) in categories.iter().enumerate() {
@@ -162,8 +177,8 @@ impl Screen {
             any_category,
             preds,
             leaves,
+            keys,
             category_field: FieldPath::new(category_field),
-            n_rules: rules.len(),
         }
     }
 
@@ -175,6 +190,11 @@ impl Screen {
         )
     }
 
+    /// (rules keyed by a required field value, fields indexed): see [`crate::keyindex`].
+    pub fn key_summary(&self) -> (usize, usize) {
+        self.keys.summary()
+    }
+
     /// Screens one raw line: prefilter, parse, category index, event conditions.
     pub fn prepare_line(
         &self,
@@ -183,17 +203,10 @@ impl Screen {
         line: u64,
         scratch: &mut ScreenScratch,
     ) -> Prepared {
-        let wanted = &mut scratch.wanted;
-        wanted.clear();
-        wanted.resize(self.n_rules + 1, false);
-        let n = self
-            .prefilter
-            .candidates(bytes, &mut scratch.prefilter, |i| {
-                if let Some(w) = wanted.get_mut(i) {
-                    *w = true;
-                }
-            });
-        if n == 0 {
+        // One scan of the line; each rule's own formula is checked only when the category
+        // index hands the rule this event (see `screen_event`).
+        let any = self.prefilter.scan(bytes, &mut scratch.prefilter);
+        if !any {
             // Not parsed, but still checked cheaply: a record that is not `{…}` (truncated,
             // not an object) is parsed to report exactly what is wrong. A skipped line that
             // is `{…}` but invalid inside is not detected (that would cost the parse).
@@ -210,25 +223,29 @@ impl Screen {
             Ok(ev) => Prepared::Event(self.screen_event(
                 ev,
                 Some((file.clone(), line)),
-                Some(&scratch.wanted),
+                Some(&scratch.prefilter),
                 &mut scratch.memo,
+                &mut scratch.keyed,
             )),
         }
     }
 
     /// Screens an already parsed event (every rule is a prefilter candidate).
     pub fn prepare_event(&self, ev: Event, source: Option<(Arc<str>, u64)>) -> PreparedEvent {
-        self.screen_event(ev, source, None, &mut Memo::default())
+        self.screen_event(ev, source, None, &mut Memo::default(), &mut Vec::new())
     }
 
     fn screen_event(
         &self,
         ev: Event,
         source: Option<(Arc<str>, u64)>,
-        wanted: Option<&[bool]>,
+        scanned: Option<&Scratch>,
         memo: &mut Memo,
+        keyed: &mut Vec<bool>,
     ) -> PreparedEvent {
         memo.reset(self.leaves.len());
+        self.keys.candidates(&ev, keyed);
+        let keyed = &*keyed;
         let mut hits = Vec::new();
         let cats: Vec<String> = ev
             .values(&self.category_field)
@@ -236,7 +253,9 @@ impl Screen {
             .filter_map(|v| v.as_str().map(str::to_ascii_lowercase))
             .collect();
         let mut consider = |i: u32, hits: &mut Vec<u32>| {
-            if wanted.is_some_and(|w| !w.get(i as usize).copied().unwrap_or(false)) {
+            if !keyed.get(i as usize).copied().unwrap_or(true)
+                || scanned.is_some_and(|sc| !self.prefilter.holds(i as usize, sc))
+            {
                 return;
             }
             let ok = self.preds[i as usize]

@@ -14,7 +14,7 @@
 
 use crate::ir::{CmpOp, Literal, Pred};
 use crate::matcher::PatternKind;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use memchr::memmem;
 
 /// A requirement on a line's bytes.
@@ -184,7 +184,7 @@ impl Compiled {
         match self {
             Compiled::Always => true,
             Compiled::Never => false,
-            Compiled::Lit(i) => seen[*i],
+            Compiled::Lit(i) => seen.get(*i).copied().unwrap_or(false),
             Compiled::All(ps) => ps.iter().all(|p| p.holds(seen)),
             Compiled::Any(ps) => ps.iter().any(|p| p.holds(seen)),
         }
@@ -209,6 +209,10 @@ pub struct Prefilter {
 #[derive(Debug, Default, Clone)]
 pub struct Scratch {
     seen: Vec<bool>,
+    /// Set by [`Prefilter::scan`]: the line has a `\u` escape (every requirement holds)
+    /// or there are no literals.
+    all: bool,
+    last_hit: usize,
     /// Lines seen by the gate, and per gate literal how many sampled lines lacked it.
     gate_lines: u64,
     /// Which gate the sampling state belongs to (a scratch may serve several prefilters).
@@ -357,6 +361,9 @@ impl Prefilter {
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::Standard)
+                // Every line is scanned for every literal (overlapping): a full DFA is the
+                // fastest automaton for that, and its size is bounded by the literal text.
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(&lits)
                 .ok()
         };
@@ -424,6 +431,54 @@ impl Prefilter {
     }
 
     /// Whether the line could match query `0` (single-query convenience).
+    /// Lazy form of [`Prefilter::candidates`]: scans the line once and says whether any
+    /// requirement holds (stopping at the first that does); [`Prefilter::holds`] then
+    /// answers for single requirements from the same scan. Same answers as `candidates`,
+    /// without evaluating every formula when the caller only needs some of them.
+    pub fn scan(&self, line: &[u8], scratch: &mut Scratch) -> bool {
+        let escaped = self.unicode_escape.find(line).is_some();
+        scratch.all = escaped;
+        scratch.seen.clear();
+        scratch.seen.resize(self.n_lits, false);
+        if escaped {
+            return !self.reqs.is_empty();
+        }
+        if let (Some(gate), Some(_)) = (&self.gate, &self.ac) {
+            if !gate.may_pass(line, scratch) {
+                return false;
+            }
+        }
+        if let Some(ac) = &self.ac {
+            for m in ac.find_overlapping_iter(line) {
+                if let Some(s) = scratch.seen.get_mut(m.pattern().as_usize()) {
+                    *s = true;
+                }
+            }
+        }
+        // The requirement that held last time is the likeliest to hold again.
+        if let Some(r) = self.reqs.get(scratch.last_hit) {
+            if r.holds(&scratch.seen) {
+                return true;
+            }
+        }
+        match self.reqs.iter().position(|r| r.holds(&scratch.seen)) {
+            Some(i) => {
+                scratch.last_hit = i;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether requirement `i` holds on the line last given to [`Prefilter::scan`].
+    pub fn holds(&self, i: usize, scratch: &Scratch) -> bool {
+        match self.reqs.get(i) {
+            None => false,
+            Some(_) if scratch.all => true,
+            Some(r) => r.holds(&scratch.seen),
+        }
+    }
+
     pub fn may_match(&self, line: &[u8], scratch: &mut Scratch) -> bool {
         let mut hit = false;
         self.candidates(line, scratch, |i| hit |= i == 0);
@@ -453,6 +508,42 @@ mod tests {
         assert_eq!(wildcard_req("10*"), Req::Always);
         assert_eq!(literal_req("10.0.0.1x"), Req::Lit("10.0.0.1x".into()));
         assert_eq!(literal_req("v1.0"), Req::Lit("v1.0".into()));
+    }
+
+    #[test]
+    fn lazy_scan_agrees_with_candidates() {
+        let reqs = vec![
+            Req::all(vec![
+                Req::Lit("python".into()),
+                Req::any(vec![Req::Lit("bash".into()), Req::Lit("zsh".into())]),
+            ]),
+            Req::Lit("curl".into()),
+            Req::Never,
+            Req::all(vec![Req::Lit("wget".into()), Req::Lit("sh".into())]),
+        ];
+        let pf = Prefilter::new(&reqs);
+        let lines: [&[u8]; 6] = [
+            br#"{"p":"PYTHON3","c":"zsh"}"#,
+            br#"{"p":"python3","c":"fish"}"#,
+            br#"{"p":"curl","c":"fish"}"#,
+            br#"{"p":"wget","c":"bash"}"#,
+            br#"{"p":"\u0070ython","c":"fish"}"#,
+            br#"{"p":"nothing"}"#,
+        ];
+        let mut s1 = Scratch::default();
+        let mut s2 = Scratch::default();
+        for _ in 0..3 {
+            for line in lines {
+                let mut want = Vec::new();
+                let n = pf.candidates(line, &mut s1, |i| want.push(i));
+                let any = pf.scan(line, &mut s2);
+                assert_eq!(any, n > 0, "{}", String::from_utf8_lossy(line));
+                let got: Vec<usize> = (0..reqs.len()).filter(|&i| pf.holds(i, &s2)).collect();
+                if any {
+                    assert_eq!(got, want, "{}", String::from_utf8_lossy(line));
+                }
+            }
+        }
     }
 
     #[test]

@@ -94,15 +94,13 @@ impl ProcInfo {
     pub fn set_args(&mut self, args: &[String], argc: usize) {
         let mut budget = TABLE_ARGS_BYTES;
         let mut out = String::new();
-        let mut kept = 0;
-        for a in args {
+        for (i, a) in args.iter().enumerate() {
             if budget == 0 {
                 break;
             }
-            if kept > 0 {
+            if i > 0 {
                 out.push('\0');
             }
-            kept += 1;
             if a.len() <= budget {
                 out.push_str(a);
                 budget -= a.len();

@@ -1,0 +1,200 @@
+//! Discriminating-value index: most rules require one field to hold one of a few exact
+//! values (`process.name in ("bash", "sh")`, `file.extension : "so"`, …). Rules are indexed
+//! by (field, folded value); per event, the few indexed fields are looked up once and only
+//! the rules whose required value is present (plus the rules with no such requirement) have
+//! their conditions evaluated.
+//!
+//! Soundness: a key is taken only from a condition part that must be true for the whole
+//! condition to be true — a conjunct of an `and`, every branch of an `or` (same field),
+//! inside `NullAsFalse` — and only from exact string patterns. Values are compared folded
+//! ([`spawnguard_query::value::fold`]), which equal strings keep equal whatever the case
+//! sensitivity of the test, and non-string values through the same text conversion the
+//! evaluator uses. So a rule whose key is absent from the event cannot match it.
+
+use spawnguard_event::{Event, FieldPath, Value};
+use spawnguard_query::ir::Pred;
+use spawnguard_query::matcher::PatternKind;
+use spawnguard_query::value::{fold, Val};
+use std::collections::HashMap;
+
+/// Fields that most events of a stream share a value of: keyed on only when nothing better
+/// is required.
+const BROAD: &[&str] = &[
+    "event.category",
+    "event.type",
+    "event.kind",
+    "event.action",
+    "event.module",
+    "event.dataset",
+    "event.outcome",
+    "data_stream.dataset",
+    "host.os.type",
+    "host.os.name",
+    "host.os.family",
+    "host.os.platform",
+    "agent.type",
+];
+
+/// A required (field, values) part of a condition.
+fn key_of(p: &Pred) -> Option<(String, Vec<String>)> {
+    match p {
+        Pred::Str { field, matcher } => {
+            let pats = matcher.patterns();
+            if pats.is_empty() {
+                return None;
+            }
+            let mut vals = Vec::with_capacity(pats.len());
+            for (k, s) in pats {
+                let exact = *k == PatternKind::Exact
+                    || (*k == PatternKind::Wildcard && !s.contains(['*', '?', '\\']));
+                if !exact {
+                    return None;
+                }
+                vals.push(fold(s).into_owned());
+            }
+            Some((field.as_str().to_string(), vals))
+        }
+        Pred::NullAsFalse(inner) => key_of(inner),
+        Pred::And(ps) => ps
+            .iter()
+            .filter_map(key_of)
+            .min_by_key(|(f, v)| (BROAD.contains(&f.as_str()), v.len())),
+        Pred::Or(ps) => {
+            let mut field: Option<String> = None;
+            let mut all = Vec::new();
+            for q in ps {
+                let (f, v) = key_of(q)?;
+                match &field {
+                    Some(g) if *g != f => return None,
+                    _ => field = Some(f),
+                }
+                all.extend(v);
+            }
+            field.map(|f| (f, all))
+        }
+        _ => None,
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct KeyIndex {
+    fields: Vec<FieldPath>,
+    /// Per indexed field: folded value -> rules.
+    by_value: Vec<HashMap<String, Vec<u32>>>,
+    /// Per rule: whether it is keyed (else it is always a candidate).
+    keyed: Vec<bool>,
+}
+
+impl KeyIndex {
+    /// `conds[i]`: the conditions of rule `i` (its event condition, or every stage); the
+    /// rule can only matter to an event matching one of them.
+    pub fn new(conds: &[Vec<&Pred>]) -> KeyIndex {
+        let mut ix = KeyIndex {
+            keyed: vec![false; conds.len()],
+            ..KeyIndex::default()
+        };
+        for (ri, cs) in conds.iter().enumerate() {
+            let keys: Option<Vec<(String, Vec<String>)>> = if cs.is_empty() {
+                None
+            } else {
+                cs.iter().map(|c| key_of(c)).collect()
+            };
+            let Some(keys) = keys else { continue };
+            ix.keyed[ri] = true;
+            for (f, vals) in keys {
+                let fi = match ix.fields.iter().position(|p| p.as_str() == f) {
+                    Some(fi) => fi,
+                    None => {
+                        ix.fields.push(FieldPath::new(&f));
+                        ix.by_value.push(HashMap::new());
+                        ix.fields.len() - 1
+                    }
+                };
+                for v in vals {
+                    let rules = ix.by_value[fi].entry(v).or_default();
+                    if !rules.contains(&(ri as u32)) {
+                        rules.push(ri as u32);
+                    }
+                }
+            }
+        }
+        ix
+    }
+
+    /// (keyed rules, indexed fields).
+    pub fn summary(&self) -> (usize, usize) {
+        (self.keyed.iter().filter(|k| **k).count(), self.fields.len())
+    }
+
+    /// Marks in `out` (one flag per rule) every rule that may match `ev`.
+    pub fn candidates(&self, ev: &Event, out: &mut Vec<bool>) {
+        out.clear();
+        out.extend(self.keyed.iter().map(|k| !k));
+        for (path, map) in self.fields.iter().zip(&self.by_value) {
+            for v in ev.values(path) {
+                let text = match v {
+                    Value::String(s) => fold(s).into_owned(),
+                    other => match Val::from_json(other).to_text() {
+                        Some(t) => fold(&t).into_owned(),
+                        None => continue,
+                    },
+                };
+                if let Some(rules) = map.get(text.as_str()) {
+                    for &r in rules {
+                        if let Some(slot) = out.get_mut(r as usize) {
+                            *slot = true;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use spawnguard_query::{compile, CompileOptions, Language};
+
+    fn event_pred(lang: Language, q: &str) -> Pred {
+        match compile(lang, q, &CompileOptions::default()).map(|q| q.kind) {
+            Ok(spawnguard_query::QueryKind::Event(p)) => p,
+            other => panic!("{q}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn keyed_rules_are_candidates_exactly_when_their_value_is_present() {
+        let preds = [
+            event_pred(
+                Language::Eql,
+                r#"process where event.type == "start" and process.name in ("bash", "sh")"#,
+            ),
+            event_pred(Language::Kql, r#"process.name:CURL or process.name:wget"#),
+            event_pred(Language::Eql, r#"process where process.args : "*-c*""#),
+            event_pred(Language::Eql, r#"process where process.pid == 5"#),
+        ];
+        let conds: Vec<Vec<&Pred>> = preds.iter().map(|p| vec![p]).collect();
+        let ix = KeyIndex::new(&conds);
+        assert_eq!(ix.keyed, vec![true, true, false, false]);
+        let mut out = Vec::new();
+        let cases = [
+            (json!({"process": {"name": "BASH"}}), vec![true, false, true, true]),
+            (json!({"process.name": ["x", "curl"]}), vec![false, true, true, true]),
+            (json!({"process": {"name": "zsh"}}), vec![false, false, true, true]),
+            (json!({}), vec![false, false, true, true]),
+        ];
+        for (doc, want) in cases {
+            let ev = Event::new(doc.clone());
+            ix.candidates(&ev, &mut out);
+            assert_eq!(out, want, "{doc}");
+            // Never a false negative: a rule that matches is a candidate.
+            for (i, p) in preds.iter().enumerate() {
+                if p.matches(&ev) {
+                    assert!(out[i], "rule {i} matches {doc} but is not a candidate");
+                }
+            }
+        }
+    }
+}
