@@ -1,16 +1,19 @@
 //! `spawnguard watch`: the live sensor on this host, alerts as they happen.
 //!
-//! Structure: [`run`] starts the sensor and loops over its events; every event goes through
-//! [`Watcher::on_event`], the one place where the engine plugs in (it writes `--emit-events`
-//! today; the engine's alerts go out through [`Watcher::emit_alert`]). `--self-test` runs the
-//! emulations in `spawnguard_sensor::emulate` through the same path (see `watch/selftest.rs`).
+//! Structure: [`run`] builds the engine (rules, history store: the same as `hunt`), starts the
+//! sensor and loops over its events; every event goes through [`Watcher::on_event`], which
+//! writes `--emit-events`, feeds the engine and hands each alert to [`Watcher::emit_alert`].
+//! `--self-test` runs the emulations in `spawnguard_sensor::emulate` through the same path (see
+//! `watch/selftest.rs`).
 
 mod duration;
+mod engine_link;
 mod report;
 mod selftest;
 
 use anyhow::Context;
 use serde_json::Value;
+use spawnguard_engine::{render_alert, Alert, Engine};
 use spawnguard_sensor::{Event, EventMeta, LatencyHistogram, Sensor, SensorConfig};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -27,14 +30,31 @@ pub enum Format {
     Ndjson,
 }
 
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  stopped cleanly (SIGINT/SIGTERM); with --self-test: every emulation that could run raised
+     its expected rules (and the benign ones raised nothing)
+  1  --self-test: at least one emulation was not seen or missed an expected rule (or a benign
+     control raised an alert)
+  2  error: not root, no BPF/BTF, bad arguments, no rule could be loaded, the state directory
+     is locked by another spawnguard, an unreadable --config, or an output that cannot be written";
+
 #[derive(clap::Args)]
+#[command(after_help = EXIT_CODES)]
 pub struct Args {
     /// Directory of detection rules (repeatable); default: the shipped rules
     #[arg(long = "rules", value_name = "DIR")]
     pub rules: Vec<PathBuf>,
-    /// History store directory, shared with `hunt`
+    /// History store directory, shared with `hunt` (default: $XDG_STATE_HOME/spawnguard,
+    /// ~/.local/state/spawnguard, or /var/lib/spawnguard as root)
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
+    /// Environment config (TOML [[hosts]] entries); default <config dir>/spawnguard/config.toml if present
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Default suppression: at most N alerts per rule per minute (0: no cap)
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub max_alerts_per_minute: u64,
     /// How alerts are shown
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -64,91 +84,152 @@ pub struct Args {
     pub report_json: Option<PathBuf>,
 }
 
-/// Everything downstream of the sensor: outputs, (later) the engine, counters.
+/// An alert kept for the self-test.
+pub(crate) struct Recent {
+    pub rule: String,
+    pub rule_id: String,
+    pub doc: Value,
+    /// Kernel record of the event -> alert written.
+    pub latency: Duration,
+}
+
+/// Everything downstream of the sensor: outputs, the engine, counters.
 pub(crate) struct Watcher {
     emit: Option<BufWriter<File>>,
     alerts_out: Box<dyn Write>,
     format: Format,
+    color: bool,
+    engine: Engine,
     learn_until: Option<Instant>,
+    last_commit: Instant,
     pub(crate) alerts: u64,
-    pub(crate) suppressed: u64,
     /// Kernel exec record -> alert written.
     pub(crate) alert_latency: LatencyHistogram,
-    /// Alerts raised since the last `take_alerts`, as (rule name, alert document); the
-    /// self-test reads them.
-    pub(crate) recent_alerts: Vec<(String, Value)>,
+    /// Alerts raised since the self-test last cleared it (kept only with `keep_recent`).
+    pub(crate) recent_alerts: Vec<Recent>,
+    pub(crate) keep_recent: bool,
 }
 
 impl Watcher {
-    fn new(args: &Args) -> anyhow::Result<Watcher> {
+    fn new(args: &Args, engine: Engine) -> anyhow::Result<Watcher> {
         let emit = match &args.emit_events {
             Some(p) => Some(BufWriter::new(
                 File::create(p).with_context(|| format!("creating --emit-events file {}", p.display()))?,
             )),
             None => None,
         };
-        let alerts_out: Box<dyn Write> = match &args.output {
-            Some(p) => Box::new(BufWriter::new(
-                File::create(p).with_context(|| format!("creating --output file {}", p.display()))?,
-            )),
-            None => Box::new(std::io::stdout()),
+        let (alerts_out, color): (Box<dyn Write>, bool) = match &args.output {
+            Some(p) => (
+                Box::new(BufWriter::new(
+                    File::create(p).with_context(|| format!("creating --output file {}", p.display()))?,
+                )),
+                false,
+            ),
+            None => {
+                use std::io::IsTerminal;
+                let tty = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+                (Box::new(std::io::stdout()), tty)
+            }
         };
         Ok(Watcher {
             emit,
             alerts_out,
             format: args.format,
-            learn_until: args.learn.map(|d| Instant::now() + d),
+            color,
+            engine,
+            learn_until: args.learn.filter(|d| !d.is_zero()).map(|d| Instant::now() + d),
+            last_commit: Instant::now(),
             alerts: 0,
-            suppressed: 0,
             alert_latency: LatencyHistogram::default(),
             recent_alerts: Vec::new(),
+            keep_recent: false,
         })
     }
 
-    /// Every event from the sensor comes through here, once, in kernel order.
-    ///
-    /// ENGINE PLUG-IN POINT: feed `ev` to the engine (rules + history store) here and pass each
-    /// alert it returns to [`Watcher::emit_alert`] with this event's `meta`.
+    /// Engine counters for the report lines.
+    pub(crate) fn counts(&self) -> report::Counts {
+        let st = self.engine.stats();
+        report::Counts {
+            alerts: self.alerts,
+            suppressed: st.rules.iter().map(|r| r.suppressed).sum(),
+            learned: st.rules.iter().map(|r| r.learned).sum(),
+            learning: self.learn_until.is_some(),
+        }
+    }
+
+    /// Ends learning when its time is up; commits the history at least every second.
+    fn tick(&mut self) {
+        if let Some(t) = self.learn_until {
+            if Instant::now() >= t {
+                self.learn_until = None;
+                self.engine.set_learn(false);
+                eprintln!("spawnguard watch: learning period over: alerting from now on");
+            }
+        }
+        if self.last_commit.elapsed() >= Duration::from_secs(1) {
+            if let Err(e) = self.engine.commit() {
+                eprintln!("spawnguard watch: history: {e}");
+            }
+            self.last_commit = Instant::now();
+        }
+    }
+
+    /// Ends the stream: flushes the engine (held-back sequence matches are emitted), commits the
+    /// history.
+    fn finish(&mut self, meta: Option<&EventMeta>) -> anyhow::Result<()> {
+        let alerts = self.engine.finish();
+        for a in alerts {
+            self.emit_alert(&a, meta)?;
+        }
+        self.engine.commit().context("committing the history")?;
+        Ok(())
+    }
+
+    /// Every event from the sensor comes through here, once, in kernel order: written to
+    /// `--emit-events`, run through the engine, and every alert it raises written out.
     pub(crate) fn on_event(&mut self, ev: &Event, meta: &EventMeta) -> anyhow::Result<()> {
         if let Some(w) = &mut self.emit {
             serde_json::to_writer(&mut *w, ev.doc()).context("writing --emit-events")?;
             w.write_all(b"\n").context("writing --emit-events")?;
         }
-        let _ = meta;
+        self.tick();
+        let alerts = self.engine.process_event(ev.clone());
+        for a in alerts {
+            self.emit_alert(&a, Some(meta))?;
+        }
         Ok(())
     }
 
-    /// Writes one alert (unless still learning) and records exec→alert latency.
-    #[allow(dead_code)] // called by the engine hook in on_event
-    pub(crate) fn emit_alert(&mut self, rule: &str, alert: &Value, meta: &EventMeta) -> anyhow::Result<()> {
-        if self.learn_until.is_some_and(|t| Instant::now() < t) {
-            self.suppressed += 1;
-            return Ok(());
-        }
+    /// Writes one alert and records the latency from the kernel record of the event that
+    /// completed it (`meta`) to the alert written. (In learn mode the engine raises none.)
+    pub(crate) fn emit_alert(&mut self, alert: &Alert, meta: Option<&EventMeta>) -> anyhow::Result<()> {
         self.alerts += 1;
-        self.recent_alerts.push((rule.to_string(), alert.clone()));
-        match self.format {
-            Format::Ndjson => {
-                serde_json::to_writer(&mut self.alerts_out, alert)?;
-                self.alerts_out.write_all(b"\n")?;
+        let doc = (self.format == Format::Ndjson || self.keep_recent).then(|| alert.to_document());
+        match (self.format, &doc) {
+            (Format::Ndjson, Some(d)) => {
+                serde_json::to_writer(&mut self.alerts_out, d).context("writing an alert")?;
+                self.alerts_out.write_all(b"\n").context("writing an alert")?;
             }
-            Format::Table => {
-                let s = |p: &str| alert.pointer(p).and_then(Value::as_str).unwrap_or("-");
-                writeln!(
-                    self.alerts_out,
-                    "ALERT {rule}\n  at      {}\n  process {} (pid {})  {}\n  parent  {}  {}\n",
-                    s("/@timestamp"),
-                    s("/process/name"),
-                    alert.pointer("/process/pid").map_or("-".into(), |v| v.to_string()),
-                    s("/process/command_line"),
-                    s("/process/parent/name"),
-                    s("/process/parent/command_line"),
-                )?;
+            _ => {
+                self.alerts_out
+                    .write_all(render_alert(alert, self.color).as_bytes())
+                    .and_then(|_| self.alerts_out.write_all(b"\n"))
+                    .context("writing an alert")?;
             }
         }
-        self.alerts_out.flush()?;
-        let now = spawnguard_sensor::host::boottime_ns();
-        self.alert_latency.record_ns(now.saturating_sub(meta.ktime_ns));
+        self.alerts_out.flush().context("writing an alert")?;
+        let latency = meta.map(|m| spawnguard_sensor::host::boottime_ns().saturating_sub(m.ktime_ns));
+        if let Some(ns) = latency {
+            self.alert_latency.record_ns(ns);
+        }
+        if let (true, Some(doc)) = (self.keep_recent, doc) {
+            self.recent_alerts.push(Recent {
+                rule: alert.rule.name.clone(),
+                rule_id: alert.rule.rule_id.clone(),
+                doc,
+                latency: Duration::from_nanos(latency.unwrap_or(0)),
+            });
+        }
         Ok(())
     }
 
@@ -165,9 +246,6 @@ fn check_dirs(args: &Args) -> anyhow::Result<()> {
     for d in &args.rules {
         anyhow::ensure!(d.is_dir(), "--rules {}: not a directory", d.display());
     }
-    if let Some(s) = &args.state {
-        std::fs::create_dir_all(s).with_context(|| format!("--state {}: cannot create it", s.display()))?;
-    }
     Ok(())
 }
 
@@ -177,28 +255,69 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop)).context("installing the signal handlers")?;
     }
-    let mut watcher = Watcher::new(&args)?;
+    // The self-test keeps its history in a throwaway directory: it must neither depend on this
+    // host's history (first-time rules) nor add its emulations to it.
+    let selftest_state = args
+        .self_test
+        .then(|| std::env::temp_dir().join(format!("spawnguard-selftest-state-{}", std::process::id())));
+    let state_dir = match (&selftest_state, &args.state) {
+        (Some(d), _) => d.clone(),
+        (None, Some(d)) => d.clone(),
+        (None, None) => spawnguard_engine::default_state_dir(),
+    };
+    let learn = args.learn.is_some_and(|d| !d.is_zero()) && !args.self_test;
+    let built = engine_link::build(
+        &args.rules,
+        &state_dir,
+        learn,
+        args.config.as_deref(),
+        args.max_alerts_per_minute,
+    )?;
+    let expected_rules = built.rules.clone();
+    let mut watcher = Watcher::new(&args, built.engine)?;
+    if !learn {
+        watcher.learn_until = None;
+    }
     let config = SensorConfig { table_capacity: args.table_capacity, ..SensorConfig::default() };
     let started = Instant::now();
     let mut sensor = Sensor::start(config).context("starting the sensor")?;
     eprintln!(
-        "spawnguard watch: sensor attached; {} processes seeded from /proc; {}",
+        "spawnguard watch: ready: sensor attached; {} processes seeded from /proc; {} rules; history {}; {}",
         sensor.stats().seeded,
-        if args.self_test { "running the self-test" } else { "watching (SIGINT or SIGTERM to stop)" }
+        built.rule_count,
+        if args.self_test { "(throwaway)".to_string() } else { state_dir.display().to_string() },
+        if args.self_test {
+            "running the self-test".to_string()
+        } else {
+            match args.learn.filter(|_| learn) {
+                Some(d) => format!("learning for {}s, then alerting (SIGINT or SIGTERM to stop)", d.as_secs()),
+                None => "watching (SIGINT or SIGTERM to stop)".to_string(),
+            }
+        }
     );
 
-    let code = if args.self_test {
-        selftest::run(&mut sensor, &mut watcher, &stop)?
+    let result = if args.self_test {
+        watcher.keep_recent = true;
+        selftest::run(&mut sensor, &mut watcher, &stop, &expected_rules)
     } else {
-        watch_loop(&mut sensor, &mut watcher, &args, &stop)?;
-        0
+        watch_loop(&mut sensor, &mut watcher, &args, &stop).map(|_| 0)
     };
-
-    watcher.flush()?;
+    // Clean shutdown whatever happened: held-back alerts out, history committed, outputs flushed.
+    let finished = watcher.finish(None);
+    let flushed = watcher.flush();
     let stats = sensor.stop();
-    eprintln!("spawnguard watch: final: {}", report::line(&stats, watcher.alerts, watcher.suppressed));
+    let counts = watcher.counts();
+    let alert_latency = watcher.alert_latency.clone();
+    drop(watcher); // closes the history store (releases its lock)
+    if let Some(d) = &selftest_state {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    eprintln!("spawnguard watch: final: {}", report::line(&stats, &counts, &alert_latency));
+    let code = result?;
+    finished?;
+    flushed?;
     if let Some(p) = &args.report_json {
-        let j = report::json(&stats, watcher.alerts, &watcher.alert_latency, started.elapsed());
+        let j = report::json(&stats, &counts, &alert_latency, started.elapsed());
         std::fs::write(p, serde_json::to_vec_pretty(&j)?).with_context(|| format!("writing {}", p.display()))?;
     }
     Ok(code)
@@ -217,9 +336,10 @@ fn watch_loop(sensor: &mut Sensor, watcher: &mut Watcher, args: &Args, stop: &At
             }
         })?;
         if !args.stats_interval.is_zero() && last_report.elapsed() >= args.stats_interval {
-            eprintln!("spawnguard watch: {}", report::line(&sensor.stats(), watcher.alerts, watcher.suppressed));
+            eprintln!("spawnguard watch: {}", report::line(&sensor.stats(), &watcher.counts(), &watcher.alert_latency));
             last_report = Instant::now();
         }
+        watcher.tick();
         if args.exit_after.is_some_and(|d| started.elapsed() >= d) {
             break;
         }

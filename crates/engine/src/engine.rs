@@ -567,6 +567,12 @@ impl Engine {
         out
     }
 
+    /// Switches learn mode (record history, raise nothing) on or off from now on: a live
+    /// sensor learns for a while after start, then alerts.
+    pub fn set_learn(&mut self, learn: bool) {
+        self.learn = learn;
+    }
+
     /// Commits the history now.
     pub fn commit(&mut self) -> Result<(), HistoryError> {
         self.history.commit()

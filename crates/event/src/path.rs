@@ -3,6 +3,11 @@ use serde_json::{Map, Value};
 use std::fmt;
 use std::sync::Arc;
 
+/// Objects with at most this many keys are searched by one pass over their keys.
+const LINEAR_MAX_KEYS: usize = 24;
+/// Paths with more dots than this below an object use hash lookups.
+const MAX_SPLITS: usize = 8;
+
 /// A field name such as `process.parent.name`, split once into its segments.
 ///
 /// Lookup accepts every way a document can spell the field: fully nested objects, one dotted
@@ -77,8 +82,75 @@ impl FieldPath {
         start: usize,
         f: &mut dyn FnMut(&'a Value) -> bool,
     ) -> bool {
+        if map.len() <= LINEAR_MAX_KEYS {
+            self.walk_small(map, start, f)
+        } else {
+            self.walk_hashed(map, start, f)
+        }
+    }
+
+    /// [`Self::walk_object`] for small maps: one pass over the keys instead of one hash
+    /// lookup per split point (SipHash on every candidate key costs more than comparing the
+    /// lengths and bytes of a dozen keys). Same values, same order: the whole remaining
+    /// path first, then the split points from the shortest key.
+    fn walk_small<'a>(
+        &self,
+        map: &'a Map<String, Value>,
+        start: usize,
+        f: &mut dyn FnMut(&'a Value) -> bool,
+    ) -> bool {
         let rest = &self.raw[start..];
+        let splits = self.dots.iter().filter(|&&d| d > start).count();
+        if splits >= MAX_SPLITS {
+            return self.walk_hashed(map, start, f);
+        }
+        // found[0]: the whole rest; found[j + 1]: the key ending before the j-th later dot.
+        let mut found: [Option<&'a Value>; MAX_SPLITS + 1] = [None; MAX_SPLITS + 1];
+        let bytes = rest.as_bytes();
+        for (k, v) in map {
+            let kl = k.len();
+            // Length and first byte first: most keys fail there, without a memcmp call.
+            if kl > bytes.len()
+                || (kl > 0 && k.as_bytes()[0] != bytes[0])
+                || !bytes.starts_with(k.as_bytes())
+            {
+                continue;
+            }
+            if kl == bytes.len() {
+                found[0] = Some(v);
+            } else if kl > 0 && bytes[kl] == b'.' {
+                // Which split point: count the dots of `rest` before `kl`.
+                let j = bytes[..kl].iter().filter(|&&c| c == b'.').count();
+                if let Some(slot) = found.get_mut(j + 1) {
+                    *slot = Some(v);
+                }
+            }
+        }
+        if let Some(v) = found[0] {
+            if !f(v) {
+                return false;
+            }
+        }
+        let mut j = 0;
+        for &d in self.dots.iter().filter(|&&d| d > start) {
+            j += 1;
+            if let Some(child) = found.get(j).copied().flatten() {
+                if !self.walk(child, d + 1, f) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    fn walk_hashed<'a>(
+        &self,
+        map: &'a Map<String, Value>,
+        start: usize,
+        f: &mut dyn FnMut(&'a Value) -> bool,
+    ) -> bool {
         // The whole remaining path as one key.
+        let rest = &self.raw[start..];
         if let Some(v) = map.get(rest) {
             if !f(v) {
                 return false;
@@ -223,6 +295,35 @@ mod tests {
         let mut d = json!({"host.name": "a"});
         FieldPath::new("host.name").set(&mut d, json!("b"));
         assert_eq!(d, json!({"host.name": "b"}));
+    }
+
+    #[test]
+    fn small_and_hashed_lookups_agree() {
+        let docs = [
+            json!({"a": {"b": {"c": 1}, "b.c": 2}, "a.b": {"c": 3}, "a.b.c": 4, "": {"x": 5}}),
+            json!({"a": [{"b.c": [6, null, 7]}, {"b": {"c": 8}}], "a.": {"b": 9}}),
+            json!({"a..b": 10, "a.": {".b": 11}, "a": {"": {"b": 12}}}),
+        ];
+        let paths = ["a.b.c", "a", "a.b", "a..b", ".x", "x", "a.", "a.b.c.d"];
+        for d in &docs {
+            for p in paths {
+                let fp = FieldPath::new(p);
+                let mut small = Vec::new();
+                let mut hashed = Vec::new();
+                if let Value::Object(m) = d {
+                    fp.walk_small(m, 0, &mut |v| {
+                        small.push(v.clone());
+                        true
+                    });
+                    fp.walk_hashed(m, 0, &mut |v| {
+                        hashed.push(v.clone());
+                        true
+                    });
+                }
+                assert_eq!(small, hashed, "{p} in {d}");
+            }
+        }
+        assert_eq!(vals(&docs[0], "a.b.c"), vec![json!(4), json!(2), json!(1), json!(3)]);
     }
 
     #[test]

@@ -202,6 +202,8 @@ pub struct Prefilter {
     gate: Option<Gate>,
     n_lits: usize,
     reqs: Vec<Compiled>,
+    /// Per literal: whether its presence alone satisfies some requirement.
+    sufficient: Vec<bool>,
     unicode_escape: memmem::Finder<'static>,
 }
 
@@ -354,7 +356,7 @@ impl Prefilter {
                 Req::Any(ps) => Compiled::Any(ps.iter().map(|p| compile(p, index)).collect()),
             }
         }
-        let compiled = reqs.iter().map(|r| compile(r, &index)).collect();
+        let compiled: Vec<Compiled> = reqs.iter().map(|r| compile(r, &index)).collect();
         let ac = if lits.is_empty() {
             None
         } else {
@@ -368,7 +370,29 @@ impl Prefilter {
                 .ok()
         };
         let gate = Gate::build(reqs);
+        let mut sufficient = vec![false; lits.len()];
+        for r in &compiled {
+            match r {
+                Compiled::Lit(i) => {
+                    if let Some(s) = sufficient.get_mut(*i) {
+                        *s = true;
+                    }
+                }
+                Compiled::Any(ps) => {
+                    for p in ps {
+                        if let Some(s) = match p {
+                            Compiled::Lit(i) => sufficient.get_mut(*i),
+                            _ => None,
+                        } {
+                            *s = true;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
         Prefilter {
+            sufficient,
             n_lits: lits.len(),
             ac,
             gate,
@@ -454,6 +478,15 @@ impl Prefilter {
                     *s = true;
                 }
             }
+        }
+        // A literal that alone satisfies some requirement settles it.
+        if self
+            .sufficient
+            .iter()
+            .zip(&scratch.seen)
+            .any(|(suff, seen)| *suff && *seen)
+        {
+            return true;
         }
         // The requirement that held last time is the likeliest to hold again.
         if let Some(r) = self.reqs.get(scratch.last_hit) {

@@ -27,8 +27,9 @@ pub enum Scenario {
     ReverseShell,
     /// Benign: python3 -c 'import subprocess; subprocess.run(["ls"])'
     BenignSubprocessLs,
-    /// Benign: what pip does when building a package: python3 runs `sh -c 'uname -m'` style
-    /// helpers through subprocess with a list argv (no shell string from user input).
+    /// Benign: what pip does when building a package: pip's build-backend runner
+    /// (`…/pyproject_hooks/_in_process/_in_process.py build_wheel …`) shells out
+    /// (`/bin/sh -c 'gcc --version'`), which the shell-spawn rules exclude.
     BenignPipShellOut,
 }
 
@@ -36,10 +37,23 @@ pub enum Scenario {
 pub struct Emulation {
     pub scenario: Scenario,
     pub name: &'static str,
-    /// The rule expected to fire (None for benign controls, which must raise no alert).
-    pub expected_rule: Option<&'static str>,
+    /// The shipped rules (by `rule.name`) that must all fire on it; empty for benign controls,
+    /// which must raise no alert at all. Assumes a fresh history (the first-time rules).
+    pub expected_rules: &'static [&'static str],
     pub description: &'static str,
 }
+
+/// `rules/linux/execution_interactive_terminal_spawned_via_python.toml`
+pub const RULE_PTY: &str = "Interactive Terminal Spawned via Python";
+/// `rules/linux/execution_interpreter_shell_spawn.toml`
+pub const RULE_SHELL: &str = "Shell Spawned by a Language Interpreter";
+/// `rules/linux/execution_first_time_python_shell_spawn.toml` (new terms on host.id and the
+/// shell's command line: fires once per command line on a fresh history)
+pub const RULE_FIRST_SHELL: &str = "First Time Python Spawned a Shell on Linux Host";
+/// `rules/linux/execution_inline_reverse_or_bind_shell.toml` (on the python exec: `-c` code with
+/// `socket`, `connect(` and `dup2`/`subprocess`). The loopback connect does not raise
+/// "Inline Interpreter Code Followed by Network Connection", which excludes 127.0.0.0/8.
+pub const RULE_REVERSE: &str = "Inline Reverse or Bind Shell via Command Line";
 
 /// Every emulation; `node` ones only where node is installed (see [`unavailable_reason`]).
 pub fn all() -> Vec<Emulation> {
@@ -47,38 +61,38 @@ pub fn all() -> Vec<Emulation> {
         Emulation {
             scenario: Scenario::PythonPty,
             name: "python-pty-spawn",
-            expected_rule: Some("python_pty_spawn_shell"),
+            expected_rules: &[RULE_PTY, RULE_SHELL, RULE_FIRST_SHELL],
             description: "python3 -c 'import pty; pty.spawn([\"/bin/sh\",\"-c\",\"true\"])'",
         },
         Emulation {
             scenario: Scenario::PickleReduce,
             name: "pickle-reduce-os-system",
-            expected_rule: Some("pickle_deserialization_spawns_shell"),
+            expected_rules: &[RULE_SHELL, RULE_FIRST_SHELL],
             description: "python3 unpickles a pickle whose __reduce__ runs os.system(\"true\")",
         },
         Emulation {
             scenario: Scenario::NodeExecSync,
             name: "node-child-process-execsync",
-            expected_rule: Some("node_child_process_shell"),
+            expected_rules: &[RULE_SHELL],
             description: "node -e 'require(\"child_process\").execSync(\"true\")'",
         },
         Emulation {
             scenario: Scenario::ReverseShell,
             name: "loopback-reverse-shell",
-            expected_rule: Some("interpreter_reverse_shell"),
+            expected_rules: &[RULE_REVERSE, RULE_SHELL],
             description: "python3 connects to 127.0.0.1, dup2s the socket onto stdio, runs /bin/sh -c true",
         },
         Emulation {
             scenario: Scenario::BenignSubprocessLs,
             name: "benign-subprocess-ls",
-            expected_rule: None,
+            expected_rules: &[],
             description: "python3 -c 'import subprocess; subprocess.run([\"ls\"])'",
         },
         Emulation {
             scenario: Scenario::BenignPipShellOut,
             name: "benign-pip-shell-out",
-            expected_rule: None,
-            description: "python3 runs uname and a compiler probe through subprocess, as pip builds do",
+            expected_rules: &[],
+            description: "pip's _in_process.py build hook runs /bin/sh -c 'gcc --version', as pip builds do",
         },
     ]
 }
@@ -122,8 +136,22 @@ const PTY_SCRIPT: &str = r#"import pty; pty.spawn(["/bin/sh","-c","true"])"#;
 const PICKLE_SCRIPT: &str = "import pickle,sys; pickle.load(open(sys.argv[1],'rb'))";
 const NODE_SCRIPT: &str = r#"require("child_process").execSync("true")"#;
 const LS_SCRIPT: &str = r#"import subprocess; subprocess.run(["ls"], stdout=subprocess.DEVNULL)"#;
-const PIP_SCRIPT: &str = "import subprocess,sys; subprocess.run(['uname','-m'],stdout=subprocess.DEVNULL); \
-subprocess.run([sys.executable,'-c','import sysconfig; sysconfig.get_platform()'])";
+/// The body of the fake `_in_process.py`: a compiler probe through the shell, as setuptools
+/// builds do under pip.
+const PIP_HOOK: &str = "import subprocess\n\
+subprocess.run('gcc --version', shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n";
+/// Where pip keeps that hook, below a temporary directory.
+pub const PIP_HOOK_PATH: &str = "pip/_vendor/pyproject_hooks/_in_process/_in_process.py";
+
+/// Writes the fake pip build hook below `dir`; returns its path.
+pub fn write_pip_hook(dir: &std::path::Path) -> std::io::Result<PathBuf> {
+    let path = dir.join(PIP_HOOK_PATH);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&path, PIP_HOOK)?;
+    Ok(path)
+}
 
 fn reverse_script(port: u16) -> String {
     format!(
@@ -164,9 +192,7 @@ pub fn completes(sc: Scenario, ev: &Event, reverse_port: u16) -> bool {
         Scenario::BenignSubprocessLs => {
             action == "exec" && s(ev, "process.name") == "ls" && s(ev, "process.parent.name").starts_with("python")
         }
-        Scenario::BenignPipShellOut => {
-            action == "exec" && s(ev, "process.name") == "uname" && s(ev, "process.parent.name").starts_with("python")
-        }
+        Scenario::BenignPipShellOut => exec_of_shell_under("python", "_in_process.py"),
     }
 }
 
@@ -180,6 +206,7 @@ pub fn run(
 ) -> Result<Run, Error> {
     let io = |what: &str, e: std::io::Error| Error::Internal(format!("emulation {}: {what}: {e}", em.name));
     let mut pickle_path = None;
+    let mut scratch_dir = None;
     let mut listener = None;
     let mut port = 0u16;
     let mut cmd = match em.scenario {
@@ -205,7 +232,13 @@ pub fn run(
             py(&["-c", &reverse_script(port)])
         }
         Scenario::BenignSubprocessLs => py(&["-c", LS_SCRIPT]),
-        Scenario::BenignPipShellOut => py(&["-c", PIP_SCRIPT]),
+        Scenario::BenignPipShellOut => {
+            let dir = std::env::temp_dir().join(format!("spawnguard-selftest-pip-{}", std::process::id()));
+            let hook = write_pip_hook(&dir).map_err(|e| io("writing the pip hook", e))?;
+            let c = py(&[&hook.to_string_lossy(), "build_wheel", &dir.join("wheel").to_string_lossy()]);
+            scratch_dir = Some(dir);
+            c
+        }
     };
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
 
@@ -261,6 +294,9 @@ pub fn run(
     }
     if let Some(p) = pickle_path {
         let _ = std::fs::remove_file(p);
+    }
+    if let Some(d) = scratch_dir {
+        let _ = std::fs::remove_dir_all(d);
     }
     let observed = match em.scenario {
         // Both halves: the connect and the shell.

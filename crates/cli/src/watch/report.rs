@@ -30,25 +30,40 @@ pub fn usage() -> Usage {
     Usage { user: tv(ru.ru_utime), system: tv(ru.ru_stime), peak_rss_kib: field("VmHWM:"), rss_kib: field("VmRSS:") }
 }
 
+/// The engine's side of the counters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    pub alerts: u64,
+    /// Held back by a rule's `alert_suppression` or the per-rule cap.
+    pub suppressed: u64,
+    /// New terms recorded while learning.
+    pub learned: u64,
+    /// Still in the `--learn` period.
+    pub learning: bool,
+}
+
 fn pct(h: &LatencyHistogram, p: f64) -> String {
     h.percentile_us(p).map_or("-".into(), |v| format!("{v:.0}µs"))
 }
 
 /// One line of counters.
-pub fn line(s: &SensorStats, alerts: u64, suppressed: u64) -> String {
+pub fn line(s: &SensorStats, c: &Counts, alert_latency: &LatencyHistogram) -> String {
     let u = usage();
     format!(
-        "events={} (exec={} fork={} exit={} file={} net={}) alerts={} learning_suppressed={} \
+        "events={} (exec={} fork={} exit={} file={} net={}) alerts={} suppressed={} learned={}{} \
          ringbuf_drops={} argv_truncations={} path_truncations={} table_evictions={} decode_errors={} \
-         table={}/{} kernel→user latency p50={} p99={} cpu={:.2}s rss={}KiB peak_rss={}KiB",
+         table={}/{} kernel→user latency p50={} p99={} exec→alert p50={} p99={} cpu={:.2}s rss={}KiB \
+         peak_rss={}KiB",
         s.events,
         s.execs,
         s.forks,
         s.exits,
         s.files,
         s.connects,
-        alerts,
-        suppressed,
+        c.alerts,
+        c.suppressed,
+        c.learned,
+        if c.learning { " (learning)" } else { "" },
         s.ringbuf_drops,
         s.argv_truncations,
         s.path_truncations,
@@ -58,6 +73,8 @@ pub fn line(s: &SensorStats, alerts: u64, suppressed: u64) -> String {
         s.table_capacity,
         pct(&s.latency, 50.0),
         pct(&s.latency, 99.0),
+        pct(alert_latency, 50.0),
+        pct(alert_latency, 99.0),
         (u.user + u.system).as_secs_f64(),
         u.rss_kib,
         u.peak_rss_kib,
@@ -65,7 +82,7 @@ pub fn line(s: &SensorStats, alerts: u64, suppressed: u64) -> String {
 }
 
 /// The final counters as JSON (for the benchmark harness).
-pub fn json(s: &SensorStats, alerts: u64, alert_latency: &LatencyHistogram, wall: Duration) -> serde_json::Value {
+pub fn json(s: &SensorStats, c: &Counts, alert_latency: &LatencyHistogram, wall: Duration) -> serde_json::Value {
     let u = usage();
     serde_json::json!({
         "wall_s": wall.as_secs_f64(),
@@ -77,9 +94,9 @@ pub fn json(s: &SensorStats, alerts: u64, alert_latency: &LatencyHistogram, wall
         "seeded": s.seeded,
         "latency_us": {"p50": s.latency.percentile_us(50.0), "p99": s.latency.percentile_us(99.0),
                        "max": s.latency.max_us(), "count": s.latency.count()},
-        "alerts": alerts,
+        "alerts": c.alerts, "suppressed": c.suppressed, "learned": c.learned,
         "alert_latency_us": {"p50": alert_latency.percentile_us(50.0), "p99": alert_latency.percentile_us(99.0),
-                             "count": alert_latency.count()},
+                             "max": alert_latency.max_us(), "count": alert_latency.count()},
         "cpu_user_s": u.user.as_secs_f64(), "cpu_system_s": u.system.as_secs_f64(),
         "peak_rss_kib": u.peak_rss_kib,
     })
