@@ -8,7 +8,11 @@
 #   base   - no sensor
 #   sensor - the sensor library in a bench process (exec_storm sensor): counts /bin/true exec
 #            events and their kernel->user-space latency, with a 65,536-entry table
-#   watch  - the full `spawnguard watch --emit-events /dev/null` (every event serialised)
+#   watch  - the full `spawnguard watch --emit-events /dev/null` (every event serialised), with the
+#            shipped rules and a throwaway history
+#   alert  - the full `spawnguard watch` with only a rule that fires on every exec of `true`
+#            (`process where event.action == "exec" and process.name == "true"`), no alert cap,
+#            NDJSON alerts to /dev/null: exec->alert latency (kernel record -> alert written)
 # and then measures the sensor's memory with the table filled with 65,536 processes.
 # Results (JSON records) go to $OUT (default bench/exec_storm/out/results.jsonl); summarize.py
 # prints the Markdown tables of bench/results/exec_storm.md.
@@ -27,6 +31,29 @@ mkdir -p "$(dirname "$OUT")"
 : > "$OUT"
 outdir="$(mktemp -d)"
 trap 'rm -rf "$outdir"' EXIT
+mkdir -p "$outdir/rules"
+cat > "$outdir/rules/bench_every_true_exec.toml" <<'RULE'
+[metadata]
+creation_date = "2026/11/24"
+maturity = "development"
+updated_date = "2026/11/24"
+
+[rule]
+author = ["spawnguard bench"]
+description = "Benchmark only: fires on every exec of true (the exec storm), to time exec->alert."
+from = "now-9m"
+index = ["logs-endpoint.events.process-*"]
+language = "eql"
+license = "Elastic License v2"
+name = "Bench: every exec of true"
+risk_score = 21
+rule_id = "5e7b0c1e-0000-4000-8000-00000000be01"
+severity = "low"
+type = "eql"
+query = '''
+process where event.action == "exec" and process.name == "true"
+'''
+RULE
 
 [ "$(id -u)" = 0 ] || { echo "run.sh: needs root (eBPF)" >&2; exit 1; }
 (cd "$root" && cargo build --release -q -p spawnguard-sensor --example exec_storm && cargo build --release -q -p spawnguard-cli)
@@ -50,11 +77,19 @@ for round in $(seq 1 "$ROUNDS"); do
     echo "{\"mode\":\"sensor\",\"round\":$round,\"storm\":$r,\"sensor\":$(cat "$outdir/sensor.json")}" >> "$OUT"
     # full watch
     rm -f "$outdir/watch.json" "$outdir/watch.err"
-    nice -n "$SENSOR_NICE" "$SG" watch --emit-events /dev/null --stats-interval 0 --report-json "$outdir/watch.json" 2> "$outdir/watch.err" & wpid=$!
-    for _ in $(seq 1 600); do grep -q "sensor attached" "$outdir/watch.err" 2>/dev/null && break; sleep 0.05; done
+    rm -rf "$outdir/state"
+    nice -n "$SENSOR_NICE" "$SG" watch --emit-events /dev/null --state "$outdir/state" --output /dev/null --stats-interval 0 --report-json "$outdir/watch.json" 2> "$outdir/watch.err" & wpid=$!
+    for _ in $(seq 1 600); do grep -q "watch: ready" "$outdir/watch.err" 2>/dev/null && break; sleep 0.05; done
     r=$(storm "$j")
     sleep 0.5; kill -TERM "$wpid"; wait "$wpid" || true
     echo "{\"mode\":\"watch\",\"round\":$round,\"storm\":$r,\"watch\":$(cat "$outdir/watch.json")}" >> "$OUT"
+    # full watch, a rule firing on every storm exec
+    rm -rf "$outdir/state" "$outdir/watch.json" "$outdir/watch.err"
+    nice -n "$SENSOR_NICE" "$SG" watch --rules "$outdir/rules" --state "$outdir/state" --format ndjson --output /dev/null --max-alerts-per-minute 0 --stats-interval 0 --report-json "$outdir/watch.json" 2> "$outdir/watch.err" & wpid=$!
+    for _ in $(seq 1 600); do grep -q "watch: ready" "$outdir/watch.err" 2>/dev/null && break; sleep 0.05; done
+    r=$(storm "$j")
+    sleep 0.5; kill -TERM "$wpid"; wait "$wpid" || true
+    echo "{\"mode\":\"alert\",\"round\":$round,\"storm\":$r,\"watch\":$(cat "$outdir/watch.json")}" >> "$OUT"
     echo "round $round jobs $j done" >&2
   done
 done

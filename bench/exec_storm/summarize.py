@@ -29,7 +29,7 @@ print("| jobs | mode | storm rate (exec/s) | ratio to base | overhead | /bin/tru
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for jobs in sorted({k[1] for k in by}):
     base = med([r["storm"]["rate_per_s"] for r in by.get(("base", jobs), [])])
-    for mode in ("base", "sensor", "watch"):
+    for mode in ("base", "sensor", "watch", "alert"):
         rs = by.get((mode, jobs), [])
         if not rs:
             continue
@@ -57,11 +57,25 @@ for jobs in sorted({k[1] for k in by}):
             p99 = med([x["latency_us"]["p99"] for x in s])
             cpu_s = med([x["cpu_user_s"] + x["cpu_system_s"] for x in s])
             rss = max(x["peak_rss_kib"] for x in s)
-            label = "spawnguard watch --emit-events /dev/null"
+            label = ("spawnguard watch --emit-events /dev/null (shipped rules)" if mode == "watch"
+                     else "spawnguard watch, rule on every exec of true, NDJSON alerts")
         per = cpu_s / n * 1e6 if n else 0
         lost_txt = ", ".join(str(x) for x in lost)
         recv_txt = ", ".join(str(x) for x in recv)
         print(f"| {jobs} | {label} | {rate:.0f} | {ratio:.3f} | {100*(1-ratio):.1f}% | {recv_txt} | {lost_txt} | {max(drops)} | {p50:.0f} µs | {p99:.0f} µs | {cpu_s:.2f} | {per:.1f} µs | {rss/1024:.1f} MiB |")
+alert_rows = [(k[1], r) for k, rs in by.items() if k[0] == "alert" for r in rs]
+if alert_rows:
+    print("\nExec→alert latency (kernel exec record → alert written; `spawnguard watch` with a rule that fires on "
+          "every exec of `true`, no alert cap, NDJSON to /dev/null), one row per run:\n")
+    print("| jobs | round | storm execs | alerts | exec→alert p50 | p99 | max | ringbuf drops (events lost) | watch CPU (s) | peak RSS |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for jobs, r in sorted(alert_rows, key=lambda x: (x[0], x[1]["round"])):
+        w = r["watch"]
+        al = w["alert_latency_us"]
+        fmt = lambda v: "-" if v is None else f"{v:.0f} µs"
+        print(f"| {jobs} | {r['round']} | {r['storm']['count']} | {w['alerts']} | {fmt(al['p50'])} | {fmt(al['p99'])} | "
+              f"{fmt(al.get('max'))} | {w['ringbuf_drops']} | {w['cpu_user_s'] + w['cpu_system_s']:.2f} | "
+              f"{w['peak_rss_kib']/1024:.1f} MiB |")
 ft = by.get(("full_table", 1), [])
 for r in ft:
     s = r["sensor"]

@@ -5,7 +5,9 @@
 # record read and parsed into an event, nothing else). One core: `taskset -c 0 … --threads 1`
 # (everything inline). Two cores: `taskset -c 0,1 … --threads 2` (a reader thread, two
 # screening workers — prefilter, parse, conditions — and the stateful engine on the main
-# thread, results handed back in input order). Writes bench/results/hunt.md.
+# thread, results handed back in input order). Each pass is timed by wall clock and by CPU
+# time (user + sys, from /usr/bin/time): the machine is shared, and CPU time is the figure
+# that other processes disturb least. Writes bench/results/hunt.md, notes included.
 #
 # Usage: bench/hunt/run.sh [MEGABYTES] (default 300)
 # Env:   BENCH_DIR (default /tmp/spawnguard-bench-hunt) holds the data (not committed);
@@ -37,31 +39,45 @@ EVENTS=$(wc -l < "$DATA")
 cat "$DATA" > /dev/null # warm the page cache
 LOAD=$(cut -d" " -f1-3 /proc/loadavg)
 
-# best CPUS CMD...: best wall time (s) of RUNS runs of CMD pinned to CPUS.
+# best CPUS CMD...: "wall cpu" of the run with the best wall time among RUNS runs of CMD
+# pinned to CPUS (cpu = user + sys seconds of the whole process tree).
 best() {
     local cpus="$1"; shift
-    local best=""
+    local best="" bestcpu=""
     for _ in $(seq "$RUNS"); do
-        local s e t
-        s=$(date +%s.%N)
-        taskset -c "$cpus" "$@" > /dev/null 2> "$BENCH_DIR/last.err" || [[ $? == 1 ]]
-        e=$(date +%s.%N)
-        t=$(echo "$e - $s" | bc -l)
-        if [[ -z "$best" ]] || (( $(echo "$t < $best" | bc -l) )); then best=$t; fi
+        local w c
+        /usr/bin/time -f "%e %U %S" -o "$BENCH_DIR/last.time" \
+            taskset -c "$cpus" "$@" > /dev/null 2> "$BENCH_DIR/last.err" || [[ $? == 1 ]]
+        w=$(tail -1 "$BENCH_DIR/last.time" | cut -d" " -f1)
+        c=$(tail -1 "$BENCH_DIR/last.time" | awk '{print $2 + $3}')
+        if [[ -z "$best" ]] || (( $(echo "$w < $best" | bc -l) )); then best=$w; bestcpu=$c; fi
     done
-    echo "$best"
+    echo "$best $bestcpu"
 }
 
 STATE="$BENCH_DIR/state"
 RULES=(--rules "$ROOT/rules" --rules "$CORPUS")
-T_PARSE=$(best 0 "$BIN" hunt --parse-only "$DATA")
-T_H1=$(best 0 bash -c "rm -rf '$STATE'; exec '$BIN' hunt --threads 1 ${RULES[*]} --state '$STATE' --format ndjson '$DATA'")
+EMPTY="$BENCH_DIR/empty.ndjson"
+echo '{}' > "$EMPTY"
+read -r W_LOAD C_LOAD < <(best 0 bash -c "rm -rf '$STATE'; exec '$BIN' hunt --threads 1 ${RULES[*]} --state '$STATE' --format ndjson '$EMPTY'")
+read -r W_PARSE C_PARSE < <(best 0 "$BIN" hunt --parse-only "$DATA")
+read -r W_H1 C_H1 < <(best 0 bash -c "rm -rf '$STATE'; exec '$BIN' hunt --threads 1 ${RULES[*]} --state '$STATE' --format ndjson '$DATA'")
 SUMMARY1=$(grep -E "loaded|events read|alerts [0-9]" "$BENCH_DIR/last.err" | sed 's/^/    /')
-T_H2=$(best 0,1 bash -c "rm -rf '$STATE'; exec '$BIN' hunt --threads 2 ${RULES[*]} --state '$STATE' --format ndjson '$DATA'")
-T_S1=$(best 0 bash -c "rm -rf '$STATE'; exec '$BIN' hunt --threads 1 --rules '$ROOT/rules' --state '$STATE' --format ndjson '$DATA'")
+read -r W_H2 C_H2 < <(best 0,1 bash -c "rm -rf '$STATE'; exec '$BIN' hunt --threads 2 ${RULES[*]} --state '$STATE' --format ndjson '$DATA'")
+read -r W_S1 C_S1 < <(best 0 bash -c "rm -rf '$STATE'; exec '$BIN' hunt --threads 1 --rules '$ROOT/rules' --state '$STATE' --format ndjson '$DATA'")
+LOAD_END=$(cut -d" " -f1-3 /proc/loadavg)
 
 rate() { echo "scale=0; $EVENTS / $1" | bc -l; }
 gbs() { echo "scale=4; $BYTES / $1 / 1000000000" | bc -l; }
+row() { # name cores wall cpu
+    echo "| $1 | $2 | $3 | $4 | $(rate "$3") | $(gbs "$3") | $(rate "$4") |"
+}
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
+R1=$(ratio "$W_PARSE" "$W_H1")   # hunt 1-core throughput as a fraction of parse-only
+R2=$(ratio "$W_PARSE" "$W_H2")
+RC=$(ratio "$C_PARSE" "$C_H1")
+SCALE=$(ratio "$W_H1" "$W_H2")
+verdict() { if (( $(echo "$1 >= 1" | bc -l) )); then echo "met"; else echo "**not met**"; fi; }
 
 {
     echo "# spawnguard hunt benchmark"
@@ -70,19 +86,54 @@ gbs() { echo "scale=4; $BYTES / $1 / 1000000000" | bc -l; }
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)"
     echo "- input: $DATA, $BYTES bytes, $EVENTS events (bench/query/gen.py, seed 1059)"
     echo "- rules: rules/ (shipped) + $CORPUS"
-    echo "- best of $RUNS runs each; \`bench/hunt/run.sh $MB\`; load average at start: $LOAD"
+    echo "- best wall time of $RUNS runs each (CPU time of that run beside it); \`bench/hunt/run.sh $MB\`"
+    echo "- load average at start: $LOAD; at end: $LOAD_END (the machine is shared: wall times of"
+    echo "  the 2-core row in particular depend on what else runs)"
     echo
-    echo "| pass | cores | seconds | events/s | GB/s |"
-    echo "|---|---|---|---|---|"
-    echo "| parse-only (\`hunt --parse-only\`) | 1 | $T_PARSE | $(rate "$T_PARSE") | $(gbs "$T_PARSE") |"
-    echo "| hunt, shipped + Linux corpus, \`--threads 1\` | 1 | $T_H1 | $(rate "$T_H1") | $(gbs "$T_H1") |"
-    echo "| hunt, shipped + Linux corpus, \`--threads 2\` | 2 | $T_H2 | $(rate "$T_H2") | $(gbs "$T_H2") |"
-    echo "| hunt, shipped rules only, \`--threads 1\` | 1 | $T_S1 | $(rate "$T_S1") | $(gbs "$T_S1") |"
+    echo "| pass | cores | wall s | CPU s | events/s (wall) | GB/s (wall) | events per CPU-second |"
+    echo "|---|---|---|---|---|---|---|"
+    row "parse-only (\`hunt --parse-only\`)" 1 "$W_PARSE" "$C_PARSE"
+    row "hunt, shipped + Linux corpus, \`--threads 1\`" 1 "$W_H1" "$C_H1"
+    row "hunt, shipped + Linux corpus, \`--threads 2\`" 2 "$W_H2" "$C_H2"
+    row "hunt, shipped rules only, \`--threads 1\`" 1 "$W_S1" "$C_S1"
+    echo
+    echo "Fixed cost included in every hunt row: loading and compiling the rules, opening the"
+    echo "state store (hunt on a one-line file, shipped + corpus): ${W_LOAD} s wall, ${C_LOAD} s CPU."
     echo
     echo "Summary of the 1-core corpus run (stderr):"
     echo
     echo '```'
     echo "$SUMMARY1"
     echo '```'
+    echo
+    echo "## Notes (written by run.sh)"
+    echo
+    echo "- Target (hunt with shipped + Linux corpus rules at least as fast as parse-only):"
+    echo "  1 core $(verdict "$R1") (hunt runs at ${R1}x parse-only throughput by wall time, ${RC}x by CPU"
+    echo "  time); 2 cores $(verdict "$R2") (${R2}x). \`--threads 2\` vs \`--threads 1\`: ${SCALE}x by wall time."
+    echo "- What each side does. parse-only: read every record (line splitting, gzip/zstd if any)"
+    echo "  and parse it with \`spawnguard_event::reader::parse_record\` (serde_json into a"
+    echo "  \`serde_json::Value\`, order-preserving maps) — the same function hunt parses with."
+    echo "  hunt: the same reading, then per line one Aho-Corasick scan for the literals the rules"
+    echo "  require (lines no rule can match are not parsed), the same parse, the category and"
+    echo "  required-value indexes (\`crates/engine/src/keyindex.rs\`), the memoised conditions of the"
+    echo "  remaining rules, the stream context (process ancestry), then the stateful part"
+    echo "  (new-terms history in redb, sequences, thresholds, suppression) and alert building."
+    echo "- Why hunt cannot beat parse-only on this file: 84 % of the generated lines are Linux"
+    echo "  process exec events, and corpus rules (sequence stages such as"
+    echo "  \`process where event.type == \"start\" and event.action == \"exec\"\`) need exactly those, so"
+    echo "  the prefilter lets most lines through (see the summary above) and hunt pays the full parse"
+    echo "  on them plus the scan and the rule work. It can only beat parse-only where most lines are"
+    echo "  irrelevant to every rule (they are then skipped unparsed), or with a parser that builds"
+    echo "  only the fields rules use (not done: alerts copy the whole source event)."
+    echo "- Two cores: a reader thread, two screening workers (prefilter, parse, indexes, conditions,"
+    echo "  and extracting what the process-ancestry context needs), and the stateful engine on the"
+    echo "  main thread, fed in input order. An event no rule wants is dropped on the worker that"
+    echo "  parsed it; only events with rule hits cross threads. The reader and the stateful part"
+    echo "  are serial, and four threads share two cores, so the gain is bounded well below 2x;"
+    echo "  compare CPU seconds with wall seconds to see how much the second core contributed."
+    echo "- Wall time above CPU time in the 1-core rows is time the pinned core spent on other"
+    echo "  processes (see the load average) and waiting for the history store's fsync (new-terms"
+    echo "  history is committed before any alert that depends on it is printed)."
 } > "$OUT"
 cat "$OUT"

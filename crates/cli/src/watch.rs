@@ -125,6 +125,8 @@ impl Watcher {
                 )),
                 false,
             ),
+            // The self-test prints its own report; the alerts themselves go only to --output.
+            None if args.self_test => (Box::new(std::io::sink()), false),
             None => {
                 use std::io::IsTerminal;
                 let tty = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -137,7 +139,7 @@ impl Watcher {
             format: args.format,
             color,
             engine,
-            learn_until: args.learn.filter(|d| !d.is_zero()).map(|d| Instant::now() + d),
+            learn_until: None, // set once the sensor is attached
             last_commit: Instant::now(),
             alerts: 0,
             alert_latency: LatencyHistogram::default(),
@@ -188,12 +190,17 @@ impl Watcher {
     /// Every event from the sensor comes through here, once, in kernel order: written to
     /// `--emit-events`, run through the engine, and every alert it raises written out.
     pub(crate) fn on_event(&mut self, ev: &Event, meta: &EventMeta) -> anyhow::Result<()> {
+        self.on_owned_event(ev.clone(), meta)
+    }
+
+    /// [`Watcher::on_event`] for an event the caller no longer needs (no copy).
+    pub(crate) fn on_owned_event(&mut self, ev: Event, meta: &EventMeta) -> anyhow::Result<()> {
         if let Some(w) = &mut self.emit {
             serde_json::to_writer(&mut *w, ev.doc()).context("writing --emit-events")?;
             w.write_all(b"\n").context("writing --emit-events")?;
         }
         self.tick();
-        let alerts = self.engine.process_event(ev.clone());
+        let alerts = self.engine.process_event(ev);
         for a in alerts {
             self.emit_alert(&a, Some(meta))?;
         }
@@ -257,30 +264,22 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     }
     // The self-test keeps its history in a throwaway directory: it must neither depend on this
     // host's history (first-time rules) nor add its emulations to it.
-    let selftest_state = args
-        .self_test
-        .then(|| std::env::temp_dir().join(format!("spawnguard-selftest-state-{}", std::process::id())));
+    let selftest_state =
+        args.self_test.then(|| std::env::temp_dir().join(format!("spawnguard-selftest-state-{}", std::process::id())));
     let state_dir = match (&selftest_state, &args.state) {
         (Some(d), _) => d.clone(),
         (None, Some(d)) => d.clone(),
         (None, None) => spawnguard_engine::default_state_dir(),
     };
     let learn = args.learn.is_some_and(|d| !d.is_zero()) && !args.self_test;
-    let built = engine_link::build(
-        &args.rules,
-        &state_dir,
-        learn,
-        args.config.as_deref(),
-        args.max_alerts_per_minute,
-    )?;
+    let built = engine_link::build(&args.rules, &state_dir, learn, args.config.as_deref(), args.max_alerts_per_minute)?;
     let expected_rules = built.rules.clone();
     let mut watcher = Watcher::new(&args, built.engine)?;
-    if !learn {
-        watcher.learn_until = None;
-    }
     let config = SensorConfig { table_capacity: args.table_capacity, ..SensorConfig::default() };
     let started = Instant::now();
     let mut sensor = Sensor::start(config).context("starting the sensor")?;
+    // The learning period counts from the moment events flow.
+    watcher.learn_until = args.learn.filter(|_| learn).map(|d| Instant::now() + d);
     eprintln!(
         "spawnguard watch: ready: sensor attached; {} processes seeded from /proc; {} rules; history {}; {}",
         sensor.stats().seeded,
@@ -330,7 +329,7 @@ fn watch_loop(sensor: &mut Sensor, watcher: &mut Watcher, args: &Args, stop: &At
     while !stop.load(Ordering::Relaxed) && failure.is_none() {
         sensor.poll(Duration::from_millis(100), &mut |ev, meta| {
             if failure.is_none() {
-                if let Err(e) = watcher.on_event(&ev, &meta) {
+                if let Err(e) = watcher.on_owned_event(ev, &meta) {
                     failure = Some(e);
                 }
             }
@@ -348,7 +347,7 @@ fn watch_loop(sensor: &mut Sensor, watcher: &mut Watcher, args: &Args, stop: &At
     for _ in 0..64 {
         let n = sensor.poll(Duration::ZERO, &mut |ev, meta| {
             if failure.is_none() {
-                if let Err(e) = watcher.on_event(&ev, &meta) {
+                if let Err(e) = watcher.on_owned_event(ev, &meta) {
                     failure = Some(e);
                 }
             }

@@ -15,6 +15,14 @@ fn main() {
     };
     let dirs: Vec<PathBuf> = dirs.iter().map(PathBuf::from).collect();
     let report = spawnguard_rules::load_dirs(&dirs);
+    let screen = spawnguard_engine::screen::Screen::new(&report.rules);
+    let (keyed, fields) = screen.key_summary();
+    let (with_cat, any_cat) = screen.index_summary();
+    eprintln!(
+        "{} rules: {keyed} keyed by a required value over {fields} fields; \
+         {with_cat} with known categories, {any_cat} for any category",
+        report.rules.len()
+    );
     let reqs: Vec<_> = report.rules.iter().map(|r| r.query.requirement()).collect();
     let pf = Prefilter::new(&reqs);
     let mut passed = vec![0u64; reqs.len()];

@@ -112,6 +112,75 @@ impl Paths {
     }
 }
 
+/// The stateless part of [`StreamContext::observe`]: the event's host, process and model
+/// file, read from the event (no state), so that screening threads can do it and drop the
+/// event there.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    host: String,
+    me: ProcInfo,
+    is_file: bool,
+    /// A model file opened (path, time), for file events.
+    model_file: Option<(String, Option<String>)>,
+}
+
+/// Extracts [`Observation`]s; shareable between threads.
+pub struct Observer {
+    paths: Paths,
+}
+
+impl Default for Observer {
+    fn default() -> Self {
+        Observer {
+            paths: Paths::new(),
+        }
+    }
+}
+
+impl Observer {
+    /// `None` when the event teaches the context nothing (no process entity id).
+    pub fn observe(&self, ev: &Event) -> Option<Observation> {
+        observation(&self.paths, ev)
+    }
+}
+
+fn observation(paths: &Paths, ev: &Event) -> Option<Observation> {
+    let host = s(ev, &paths.host_id)
+        .or_else(|| s(ev, &paths.host_name))
+        .unwrap_or_default();
+    let me = process_info(paths, ev);
+    me.entity_id.as_ref()?;
+    let is_file = ev
+        .values(&paths.category)
+        .iter()
+        .any(|v| v.as_str() == Some("file"));
+    let model_file = if is_file {
+        s(ev, &paths.file_path)
+            .filter(|p| is_model_path(p))
+            .map(|path| (path, s(ev, &paths.timestamp)))
+    } else {
+        None
+    };
+    Some(Observation {
+        host,
+        me,
+        is_file,
+        model_file,
+    })
+}
+
+fn process_info(p: &Paths, ev: &Event) -> ProcInfo {
+    ProcInfo {
+        entity_id: s(ev, &p.entity_id),
+        pid: ev.first(&p.pid).and_then(Value::as_i64),
+        name: s(ev, &p.name),
+        executable: s(ev, &p.executable),
+        command_line: cmdline(ev, &p.command_line, &p.args),
+        user: s(ev, &p.user),
+        parent_entity_id: s(ev, &p.parent_entity_id),
+    }
+}
+
 /// Bounded per-host process cache and per-process model files.
 pub struct StreamContext {
     paths: Paths,
@@ -174,16 +243,7 @@ impl StreamContext {
 
     /// The event's own process, from its `process.*` fields.
     pub fn process_of(&self, ev: &Event) -> ProcInfo {
-        let p = &self.paths;
-        ProcInfo {
-            entity_id: s(ev, &p.entity_id),
-            pid: ev.first(&p.pid).and_then(Value::as_i64),
-            name: s(ev, &p.name),
-            executable: s(ev, &p.executable),
-            command_line: cmdline(ev, &p.command_line, &p.args),
-            user: s(ev, &p.user),
-            parent_entity_id: s(ev, &p.parent_entity_id),
-        }
+        process_info(&self.paths, ev)
     }
 
     fn parent_of(&self, ev: &Event) -> Option<ProcInfo> {
@@ -202,19 +262,26 @@ impl StreamContext {
 
     /// Learns from an event: processes (by entity id) and model files opened.
     pub fn observe(&mut self, ev: &Event) {
-        let host = self.host(ev);
-        let me = self.process_of(ev);
+        if let Some(o) = observation(&self.paths, ev) {
+            self.apply(o);
+        }
+    }
+
+    /// What [`StreamContext::observe`] would learn from an event, extracted on any thread
+    /// (see [`Observer`]); apply it here in stream order.
+    pub fn apply(&mut self, o: Observation) {
+        let Observation {
+            host,
+            me,
+            is_file,
+            model_file,
+        } = o;
         let Some(eid) = me.entity_id.clone() else {
             return;
         };
-        let is_file = ev
-            .values(&self.paths.category)
-            .iter()
-            .any(|v| v.as_str() == Some("file"));
         if is_file {
-            if let Some(path) = s(ev, &self.paths.file_path).filter(|p| is_model_path(p)) {
+            if let Some((path, opened_at)) = model_file {
                 let key = (host.clone(), eid.clone());
-                let opened_at = s(ev, &self.paths.timestamp);
                 if !self.files.contains_key(&key) {
                     if self.file_order.len() >= self.max_file_procs {
                         if let Some(old) = self.file_order.pop_front() {

@@ -247,16 +247,20 @@ impl Engine {
     fn handle(&mut self, pe: PreparedEvent) -> Vec<Alert> {
         let PreparedEvent {
             event,
+            observation,
+            timestamp_ns,
             source,
             hits,
         } = pe;
-        self.context.observe(&event);
-        if let Some(ts) = event
-            .first(&FieldPath::new("@timestamp"))
-            .and_then(timestamp_ns)
-        {
+        if let Some(o) = observation {
+            self.context.apply(o);
+        }
+        if let Some(ts) = timestamp_ns {
             self.stream_time = self.stream_time.max(ts);
         }
+        let Some(event) = event else {
+            return Vec::new();
+        };
         if hits.is_empty() {
             return Vec::new();
         }

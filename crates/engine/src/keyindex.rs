@@ -132,14 +132,18 @@ impl KeyIndex {
         out.extend(self.keyed.iter().map(|k| !k));
         for (path, map) in self.fields.iter().zip(&self.by_value) {
             for v in ev.values(path) {
+                let owned;
                 let text = match v {
-                    Value::String(s) => fold(s).into_owned(),
+                    Value::String(s) => fold(s),
                     other => match Val::from_json(other).to_text() {
-                        Some(t) => fold(&t).into_owned(),
+                        Some(t) => {
+                            owned = fold(&t).into_owned();
+                            std::borrow::Cow::Borrowed(owned.as_str())
+                        }
                         None => continue,
                     },
                 };
-                if let Some(rules) = map.get(text.as_str()) {
+                if let Some(rules) = map.get(&*text) {
                     for &r in rules {
                         if let Some(slot) = out.get_mut(r as usize) {
                             *slot = true;
@@ -172,18 +176,29 @@ mod tests {
                 r#"process where event.type == "start" and process.name in ("bash", "sh")"#,
             ),
             event_pred(Language::Kql, r#"process.name:CURL or process.name:wget"#),
-            event_pred(Language::Eql, r#"process where process.args : "*-c*""#),
+            event_pred(Language::Kql, r#"process.args:*-c*"#),
+            event_pred(Language::Kql, r#"process.pid >= 5"#),
             event_pred(Language::Eql, r#"process where process.pid == 5"#),
         ];
         let conds: Vec<Vec<&Pred>> = preds.iter().map(|p| vec![p]).collect();
         let ix = KeyIndex::new(&conds);
-        assert_eq!(ix.keyed, vec![true, true, false, false]);
+        // The last one is keyed by its category only (`process where`).
+        assert_eq!(ix.keyed, vec![true, true, false, false, true]);
         let mut out = Vec::new();
         let cases = [
-            (json!({"process": {"name": "BASH"}}), vec![true, false, true, true]),
-            (json!({"process.name": ["x", "curl"]}), vec![false, true, true, true]),
-            (json!({"process": {"name": "zsh"}}), vec![false, false, true, true]),
-            (json!({}), vec![false, false, true, true]),
+            (
+                json!({"event": {"category": ["process"]}, "process": {"name": "BASH"}}),
+                vec![true, false, true, true, true],
+            ),
+            (
+                json!({"process.name": ["x", "curl"], "process.pid": 5}),
+                vec![false, true, true, true, false],
+            ),
+            (
+                json!({"process": {"name": "zsh"}}),
+                vec![false, false, true, true, false],
+            ),
+            (json!({}), vec![false, false, true, true, false]),
         ];
         for (doc, want) in cases {
             let ev = Event::new(doc.clone());

@@ -10,6 +10,7 @@
 //! 3. Event queries are evaluated here too; the stateful part gets the list of rules whose
 //!    condition matched (sequence and sample rules are handed on for their matchers).
 
+use crate::context::{Observation, Observer};
 use crate::keyindex::KeyIndex;
 use crate::shared::{Leaves, Memo, Node};
 use spawnguard_event::reader::{parse_record, BadRecord};
@@ -17,8 +18,10 @@ use spawnguard_event::{Event, FieldPath};
 use spawnguard_query::ir::{CmpOp, Literal, Pred};
 use spawnguard_query::matcher::PatternKind;
 use spawnguard_query::prefilter::{Prefilter, Req, Scratch};
+use spawnguard_query::query::timestamp_ns;
 use spawnguard_query::QueryKind;
 use spawnguard_rules::LoadedRule;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -36,7 +39,13 @@ pub enum Prepared {
 
 #[derive(Debug)]
 pub struct PreparedEvent {
-    pub event: Event,
+    /// The event, when some rule needs it (`hits` not empty); otherwise it is dropped where
+    /// it was screened (on a worker thread, where it was allocated).
+    pub event: Option<Event>,
+    /// What the stream context learns from the event, extracted while screening.
+    pub observation: Option<Observation>,
+    /// The event's `@timestamp` (the stream clock).
+    pub timestamp_ns: Option<i64>,
     pub source: Option<(Arc<str>, u64)>,
     /// Rules (indices) whose event condition matched, or sequence/sample rules that may
     /// care about this event.
@@ -56,6 +65,8 @@ pub struct Screen {
     leaves: Leaves,
     keys: KeyIndex,
     category_field: FieldPath,
+    observer: Observer,
+    timestamp_field: FieldPath,
 }
 
 /// Per-thread scratch space for [`Screen`].
@@ -179,6 +190,8 @@ impl Screen {
             leaves,
             keys,
             category_field: FieldPath::new(category_field),
+            observer: Observer::default(),
+            timestamp_field: FieldPath::new("@timestamp"),
         }
     }
 
@@ -247,10 +260,17 @@ impl Screen {
         self.keys.candidates(&ev, keyed);
         let keyed = &*keyed;
         let mut hits = Vec::new();
-        let cats: Vec<String> = ev
+        let cats: Vec<Cow<str>> = ev
             .values(&self.category_field)
             .iter()
-            .filter_map(|v| v.as_str().map(str::to_ascii_lowercase))
+            .filter_map(|v| v.as_str())
+            .map(|s| {
+                if s.bytes().any(|b| b.is_ascii_uppercase()) {
+                    Cow::Owned(s.to_ascii_lowercase())
+                } else {
+                    Cow::Borrowed(s)
+                }
+            })
             .collect();
         let mut consider = |i: u32, hits: &mut Vec<u32>| {
             if !keyed.get(i as usize).copied().unwrap_or(true)
@@ -269,15 +289,19 @@ impl Screen {
             consider(i, &mut hits);
         }
         for c in &cats {
-            if let Some(rs) = self.by_category.get(c) {
+            if let Some(rs) = self.by_category.get(&**c) {
                 for &i in rs {
                     consider(i, &mut hits);
                 }
             }
         }
         hits.sort_unstable();
+        let observation = self.observer.observe(&ev);
+        let timestamp_ns = ev.first(&self.timestamp_field).and_then(timestamp_ns);
         PreparedEvent {
-            event: ev,
+            event: (!hits.is_empty()).then_some(ev),
+            observation,
+            timestamp_ns,
             source,
             hits,
         }

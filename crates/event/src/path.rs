@@ -323,7 +323,10 @@ mod tests {
                 assert_eq!(small, hashed, "{p} in {d}");
             }
         }
-        assert_eq!(vals(&docs[0], "a.b.c"), vec![json!(4), json!(2), json!(1), json!(3)]);
+        assert_eq!(
+            vals(&docs[0], "a.b.c"),
+            vec![json!(4), json!(2), json!(1), json!(3)]
+        );
     }
 
     #[test]

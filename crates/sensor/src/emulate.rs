@@ -283,7 +283,8 @@ pub fn run(
                 exited_at = Some(Instant::now());
             }
         }
-        let done = exited_at.is_some_and(|t| t.elapsed() >= settle && (observed_after.is_some() || t.elapsed() >= settle * 3));
+        let done =
+            exited_at.is_some_and(|t| t.elapsed() >= settle && (observed_after.is_some() || t.elapsed() >= settle * 3));
         if done || start.elapsed() >= timeout {
             break;
         }
@@ -329,6 +330,14 @@ mod tests {
         }));
         assert!(completes(Scenario::PythonPty, &ev, 0));
         assert!(!completes(Scenario::PickleReduce, &ev, 0));
+        let pip = Event::new(json!({
+            "event": {"action": "exec"},
+            "process": {"name": "dash", "command_line": "/bin/sh -c gcc --version",
+                        "parent": {"name": "python3.11",
+                                   "command_line": format!("python3 /tmp/x/{PIP_HOOK_PATH} build_wheel /tmp/x/wheel")}}
+        }));
+        assert!(completes(Scenario::BenignPipShellOut, &pip, 0));
+        assert!(!completes(Scenario::BenignPipShellOut, &ev, 0));
         let net = Event::new(json!({"event": {"action": "connection_attempted"}, "destination": {"port": 4444}}));
         assert!(completes(Scenario::ReverseShell, &net, 4444));
         assert!(!completes(Scenario::ReverseShell, &net, 4445));

@@ -25,11 +25,7 @@ pub fn build(
     config: Option<&Path>,
     max_alerts_per_minute: u64,
 ) -> anyhow::Result<Built> {
-    let report = if dirs.is_empty() {
-        spawnguard_rules::load_builtin()
-    } else {
-        spawnguard_rules::load_dirs(dirs)
-    };
+    let report = if dirs.is_empty() { spawnguard_rules::load_builtin() } else { spawnguard_rules::load_dirs(dirs) };
     summarise_load(&report);
     anyhow::ensure!(!report.rules.is_empty(), "no rule could be loaded");
     let env = match config {
@@ -39,8 +35,7 @@ pub fn build(
             None => EnvConfig::default(),
         },
     };
-    std::fs::create_dir_all(state_dir)
-        .with_context(|| format!("--state {}: cannot create it", state_dir.display()))?;
+    std::fs::create_dir_all(state_dir).with_context(|| format!("--state {}: cannot create it", state_dir.display()))?;
     let cfg = EngineConfig {
         state_dir: Some(state_dir.to_path_buf()),
         learn,

@@ -60,14 +60,14 @@ pub fn run(
     let mut failed = 0;
     let mut ran = 0;
     let mut not_run = 0;
-    println!("{:<28} {:<7} {:<50} {:>9} {:>9}  result", "emulation", "sensor", "expected rule", "seen", "alert");
+    println!("{:<28} {:<7} {:<58} {:>9} {:>9}  result", "emulation", "sensor", "expected rule", "seen", "alert");
     for em in emulate::all() {
         if stop.load(Ordering::Relaxed) {
             break;
         }
         if let Some(why) = emulate::unavailable_reason(em.scenario) {
             not_run += 1;
-            println!("{:<28} {:<7} {:<50} {:>9} {:>9}  not run: {why}", em.name, "-", first_label(&em), "-", "-");
+            println!("{:<28} {:<7} {:<58} {:>9} {:>9}  not run: {why}", em.name, "-", first_label(&em), "-", "-");
             continue;
         }
         watcher.recent_alerts.clear();
@@ -93,7 +93,8 @@ pub fn run(
             let got: Vec<&str> = alerts.iter().map(|a| a.rule.as_str()).collect();
             let pass = r.observed && got.is_empty();
             ok &= pass;
-            let what = if got.is_empty() { "(benign) no alert".to_string() } else { format!("(benign) ALERTS: {got:?}") };
+            let what =
+                if got.is_empty() { "(benign) no alert".to_string() } else { format!("(benign) ALERTS: {got:?}") };
             lines.push((what, "-".to_string(), pass));
         }
         for rule in em.expected_rules {
@@ -113,7 +114,7 @@ pub fn run(
         for (i, (what, t, pass)) in lines.iter().enumerate() {
             let (name, s, after) = if i == 0 { (em.name, seen, seen_after.as_str()) } else { ("", "", "") };
             println!(
-                "{:<28} {:<7} {:<50} {:>9} {:>9}  {}",
+                "{:<28} {:<7} {:<58} {:>9} {:>9}  {}",
                 name,
                 s,
                 what,
