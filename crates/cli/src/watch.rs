@@ -201,7 +201,8 @@ impl Watcher {
         }
         self.tick();
         let alerts = self.engine.process_event(ev);
-        for a in alerts {
+        for mut a in alerts {
+            attach_open_models(&mut a);
             self.emit_alert(&a, Some(meta))?;
         }
         Ok(())
@@ -359,5 +360,19 @@ fn watch_loop(sensor: &mut Sensor, watcher: &mut Watcher, args: &Args, stop: &At
     match failure {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+/// The sensor reports opens of sensitive files only, so model files a python parent is
+/// loading come from its open descriptors at alert time (see [`crate::model_link`]).
+fn attach_open_models(a: &mut Alert) {
+    if !a.model_files.is_empty() {
+        return;
+    }
+    let ev = &a.event;
+    let python = ev.get_str("process.parent.name").map(|n| n.to_ascii_lowercase().starts_with("python")).unwrap_or(false);
+    let pid = ev.first(&spawnguard_event::FieldPath::new("process.parent.pid")).and_then(|v| v.as_i64());
+    if let (true, Some(pid)) = (python, pid) {
+        a.model_files = crate::model_link::open_model_files(pid, ev.get_str("process.command_line"));
     }
 }

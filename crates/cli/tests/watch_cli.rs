@@ -216,6 +216,13 @@ fn watch_alerts_live_with_parent_child_and_ancestry() {
     std::fs::write(&pkl, spawnguard_sensor::emulate::CRAFTED_PICKLE).expect("write pickle");
     let pkl_s = pkl.to_str().expect("utf-8 path");
     run_ok(python(&["-c", "import pickle,sys; pickle.load(open(sys.argv[1],'rb'))", pkl_s]), "pickle emulation");
+    // A model whose payload lasts (as `curl … | sh` or a reverse shell does), named like
+    // data: python is still inside pickle.load with the file open when the alert is built.
+    let slow_cmd = format!("sleep 1 # {n}-model");
+    let model = tmp.path().join(format!("{n}-weights.dat"));
+    std::fs::write(&model, format!("cposix\nsystem\n(S'{slow_cmd}'\ntR.")).expect("write model");
+    let model_s = model.to_str().expect("utf-8 path");
+    run_ok(python(&["-c", "import pickle,sys; pickle.load(open(sys.argv[1],'rb'))", model_s]), "model emulation");
     // Benign: subprocess.run(["ls"]).
     let ls_script = format!(r#"import subprocess; subprocess.run(["ls"], stdout=subprocess.DEVNULL) # {n}-ls"#);
     run_ok(python(&["-c", &ls_script]), "subprocess ls");
@@ -235,7 +242,10 @@ fn watch_alerts_live_with_parent_child_and_ancestry() {
         a.iter().any(|x| rule(x) == rule_name && s(x, "/process/parent/command_line").contains(marker))
     };
     wait_alerts(&out, Duration::from_secs(20), &|a| {
-        has(a, PTY_RULE, &format!("{n}-pty")) && has(a, SHELL_RULE, pkl_s) && has(a, PTY_RULE, &format!("{n}-pre"))
+        has(a, PTY_RULE, &format!("{n}-pty"))
+            && has(a, SHELL_RULE, pkl_s)
+            && has(a, SHELL_RULE, model_s)
+            && has(a, PTY_RULE, &format!("{n}-pre"))
     });
     // Give late (wrong) alerts on the benign runs a chance to show up.
     std::thread::sleep(Duration::from_millis(1000));
@@ -274,6 +284,25 @@ fn watch_alerts_live_with_parent_child_and_ancestry() {
         .unwrap_or_else(|| panic!("no {SHELL_RULE:?} alert for the pickle emulation; {ctx}"));
     assert!(s(pk, "/process/parent/command_line").contains("pickle.load"), "{ctx}");
     assert_eq!(s(pk, "/process/command_line"), "sh -c true", "{ctx}");
+
+    // The model python was loading is named on the alert, scanned by content, with the
+    // call it makes on load and the string that ties the shell's command line to the file.
+    let ma = alerts
+        .iter()
+        .find(|a| rule(a) == SHELL_RULE && s(a, "/process/parent/command_line").contains(model_s))
+        .unwrap_or_else(|| panic!("no {SHELL_RULE:?} alert for the model emulation; {ctx}"));
+    let models = ma
+        .pointer("/spawnguard/model_files")
+        .or_else(|| ma.get("spawnguard.model_files"))
+        .and_then(Value::as_array)
+        .unwrap_or_else(|| panic!("no spawnguard.model_files on the model alert; {ctx}"));
+    let m = models
+        .iter()
+        .find(|m| m["path"] == model_s)
+        .unwrap_or_else(|| panic!("the model being loaded is not named in {models:?}; {ctx}"));
+    assert_eq!(m["scan"]["verdict"], "dangerous", "{m}");
+    assert!(m["scan"]["calls"][0].as_str().unwrap_or("").contains("system"), "{m}");
+    assert_eq!(m["scan"]["command_line_literals"][0], slow_cmd.as_str(), "{m}");
 
     // A fresh history: the first python→shell command line this watch saw was new.
     assert!(
