@@ -19,7 +19,13 @@ impl ScanLink {
     /// The process-wide scanner (one cache shared by the engine and the live sensor).
     pub fn new() -> Arc<dyn ModelScanner> {
         static SHARED: OnceLock<Arc<dyn ModelScanner>> = OnceLock::new();
-        SHARED.get_or_init(|| Arc::new(ScanLink { cache: ScanCache::new(1024) })).clone()
+        SHARED
+            .get_or_init(|| {
+                Arc::new(ScanLink {
+                    cache: ScanCache::new(1024),
+                })
+            })
+            .clone()
     }
 }
 
@@ -39,18 +45,32 @@ pub fn open_model_files(pid: i64, command_line: Option<&str>) -> Vec<Value> {
     let mut seen = Vec::new();
     let mut out = Vec::new();
     for entry in dir.flatten().take(MAX_FDS) {
-        let Ok(target) = std::fs::read_link(entry.path()) else { continue };
-        let Some(path) = target.to_str().map(str::to_string) else { continue };
-        if !path.starts_with('/') || path.starts_with("/dev/") || path.starts_with("/proc/") || path.starts_with("/sys/") {
+        let Ok(target) = std::fs::read_link(entry.path()) else {
+            continue;
+        };
+        let Some(path) = target.to_str().map(str::to_string) else {
+            continue;
+        };
+        if !path.starts_with('/')
+            || path.starts_with("/dev/")
+            || path.starts_with("/proc/")
+            || path.starts_with("/sys/")
+        {
             continue;
         }
-        if seen.contains(&path) || !std::fs::metadata(&path).map(|m| m.is_file()).unwrap_or(false) {
+        if seen.contains(&path)
+            || !std::fs::metadata(&path)
+                .map(|m| m.is_file())
+                .unwrap_or(false)
+        {
             continue;
         }
         seen.push(path.clone());
         if let Some(scan) = scanner.scan(Path::new(&path), command_line) {
             if scan["verdict"] != "not a model" {
-                out.push(json!({"path": path, "open_in": "/proc/fd", "process.pid": pid, "scan": scan}));
+                out.push(
+                    json!({"path": path, "open_in": "/proc/fd", "process.pid": pid, "scan": scan}),
+                );
             }
         }
     }
@@ -68,7 +88,9 @@ impl ModelScanner for ScanLink {
             .map(|f| f.call.clone().unwrap_or_else(|| f.global.clone()))
             .take(8)
             .collect();
-        let tied: Vec<&str> = command_line.map(|c| report.literals_in(c, MIN_LITERAL)).unwrap_or_default();
+        let tied: Vec<&str> = command_line
+            .map(|c| report.literals_in(c, MIN_LITERAL))
+            .unwrap_or_default();
         Some(json!({
             "verdict": report.verdict,
             "formats": report.formats,
@@ -119,7 +141,10 @@ mod tests {
         std::fs::write(&f, &p).unwrap();
         let _held = std::fs::File::open(&f).unwrap();
         let files = open_model_files(std::process::id() as i64, Some(cmd));
-        let hit = files.iter().find(|v| v["path"] == f.to_str().unwrap()).expect("the open model is found");
+        let hit = files
+            .iter()
+            .find(|v| v["path"] == f.to_str().unwrap())
+            .expect("the open model is found");
         assert_eq!(hit["scan"]["verdict"], "dangerous");
         assert_eq!(hit["scan"]["command_line_literals"][0], cmd);
         // Ordinary open files (the test binary's own) are not reported.

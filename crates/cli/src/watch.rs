@@ -113,16 +113,16 @@ pub(crate) struct Watcher {
 impl Watcher {
     fn new(args: &Args, engine: Engine) -> anyhow::Result<Watcher> {
         let emit = match &args.emit_events {
-            Some(p) => Some(BufWriter::new(
-                File::create(p).with_context(|| format!("creating --emit-events file {}", p.display()))?,
-            )),
+            Some(p) => Some(BufWriter::new(File::create(p).with_context(|| {
+                format!("creating --emit-events file {}", p.display())
+            })?)),
             None => None,
         };
         let (alerts_out, color): (Box<dyn Write>, bool) = match &args.output {
             Some(p) => (
-                Box::new(BufWriter::new(
-                    File::create(p).with_context(|| format!("creating --output file {}", p.display()))?,
-                )),
+                Box::new(BufWriter::new(File::create(p).with_context(|| {
+                    format!("creating --output file {}", p.display())
+                })?)),
                 false,
             ),
             // The self-test prints its own report; the alerts themselves go only to --output.
@@ -210,13 +210,19 @@ impl Watcher {
 
     /// Writes one alert and records the latency from the kernel record of the event that
     /// completed it (`meta`) to the alert written. (In learn mode the engine raises none.)
-    pub(crate) fn emit_alert(&mut self, alert: &Alert, meta: Option<&EventMeta>) -> anyhow::Result<()> {
+    pub(crate) fn emit_alert(
+        &mut self,
+        alert: &Alert,
+        meta: Option<&EventMeta>,
+    ) -> anyhow::Result<()> {
         self.alerts += 1;
         let doc = (self.format == Format::Ndjson || self.keep_recent).then(|| alert.to_document());
         match (self.format, &doc) {
             (Format::Ndjson, Some(d)) => {
                 serde_json::to_writer(&mut self.alerts_out, d).context("writing an alert")?;
-                self.alerts_out.write_all(b"\n").context("writing an alert")?;
+                self.alerts_out
+                    .write_all(b"\n")
+                    .context("writing an alert")?;
             }
             _ => {
                 self.alerts_out
@@ -226,7 +232,8 @@ impl Watcher {
             }
         }
         self.alerts_out.flush().context("writing an alert")?;
-        let latency = meta.map(|m| spawnguard_sensor::host::boottime_ns().saturating_sub(m.ktime_ns));
+        let latency =
+            meta.map(|m| spawnguard_sensor::host::boottime_ns().saturating_sub(m.ktime_ns));
         if let Some(ns) = latency {
             self.alert_latency.record_ns(ns);
         }
@@ -261,22 +268,33 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     check_dirs(&args)?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, Arc::clone(&stop)).context("installing the signal handlers")?;
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("installing the signal handlers")?;
     }
     // The self-test keeps its history in a throwaway directory: it must neither depend on this
     // host's history (first-time rules) nor add its emulations to it.
-    let selftest_state =
-        args.self_test.then(|| std::env::temp_dir().join(format!("spawnguard-selftest-state-{}", std::process::id())));
+    let selftest_state = args.self_test.then(|| {
+        std::env::temp_dir().join(format!("spawnguard-selftest-state-{}", std::process::id()))
+    });
     let state_dir = match (&selftest_state, &args.state) {
         (Some(d), _) => d.clone(),
         (None, Some(d)) => d.clone(),
         (None, None) => spawnguard_engine::default_state_dir(),
     };
     let learn = args.learn.is_some_and(|d| !d.is_zero()) && !args.self_test;
-    let built = engine_link::build(&args.rules, &state_dir, learn, args.config.as_deref(), args.max_alerts_per_minute)?;
+    let built = engine_link::build(
+        &args.rules,
+        &state_dir,
+        learn,
+        args.config.as_deref(),
+        args.max_alerts_per_minute,
+    )?;
     let expected_rules = built.rules.clone();
     let mut watcher = Watcher::new(&args, built.engine)?;
-    let config = SensorConfig { table_capacity: args.table_capacity, ..SensorConfig::default() };
+    let config = SensorConfig {
+        table_capacity: args.table_capacity,
+        ..SensorConfig::default()
+    };
     let started = Instant::now();
     let mut sensor = Sensor::start(config).context("starting the sensor")?;
     // The learning period counts from the moment events flow.
@@ -312,18 +330,27 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     if let Some(d) = &selftest_state {
         let _ = std::fs::remove_dir_all(d);
     }
-    eprintln!("spawnguard watch: final: {}", report::line(&stats, &counts, &alert_latency));
+    eprintln!(
+        "spawnguard watch: final: {}",
+        report::line(&stats, &counts, &alert_latency)
+    );
     let code = result?;
     finished?;
     flushed?;
     if let Some(p) = &args.report_json {
         let j = report::json(&stats, &counts, &alert_latency, started.elapsed());
-        std::fs::write(p, serde_json::to_vec_pretty(&j)?).with_context(|| format!("writing {}", p.display()))?;
+        std::fs::write(p, serde_json::to_vec_pretty(&j)?)
+            .with_context(|| format!("writing {}", p.display()))?;
     }
     Ok(code)
 }
 
-fn watch_loop(sensor: &mut Sensor, watcher: &mut Watcher, args: &Args, stop: &AtomicBool) -> anyhow::Result<()> {
+fn watch_loop(
+    sensor: &mut Sensor,
+    watcher: &mut Watcher,
+    args: &Args,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut last_report = Instant::now();
     let mut failure: Option<anyhow::Error> = None;
@@ -336,7 +363,10 @@ fn watch_loop(sensor: &mut Sensor, watcher: &mut Watcher, args: &Args, stop: &At
             }
         })?;
         if !args.stats_interval.is_zero() && last_report.elapsed() >= args.stats_interval {
-            eprintln!("spawnguard watch: {}", report::line(&sensor.stats(), &watcher.counts(), &watcher.alert_latency));
+            eprintln!(
+                "spawnguard watch: {}",
+                report::line(&sensor.stats(), &watcher.counts(), &watcher.alert_latency)
+            );
             last_report = Instant::now();
         }
         watcher.tick();
@@ -370,9 +400,15 @@ fn attach_open_models(a: &mut Alert) {
         return;
     }
     let ev = &a.event;
-    let python = ev.get_str("process.parent.name").map(|n| n.to_ascii_lowercase().starts_with("python")).unwrap_or(false);
-    let pid = ev.first(&spawnguard_event::FieldPath::new("process.parent.pid")).and_then(|v| v.as_i64());
+    let python = ev
+        .get_str("process.parent.name")
+        .map(|n| n.to_ascii_lowercase().starts_with("python"))
+        .unwrap_or(false);
+    let pid = ev
+        .first(&spawnguard_event::FieldPath::new("process.parent.pid"))
+        .and_then(|v| v.as_i64());
     if let (true, Some(pid)) = (python, pid) {
-        a.model_files = crate::model_link::open_model_files(pid, ev.get_str("process.command_line"));
+        a.model_files =
+            crate::model_link::open_model_files(pid, ev.get_str("process.command_line"));
     }
 }

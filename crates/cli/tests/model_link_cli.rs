@@ -47,7 +47,14 @@ fn shell_alert_names_the_opened_model_with_its_verdict_and_the_tying_string() {
                    "parent": python}}),
     ];
     let input = dir.path().join("events.ndjson");
-    std::fs::write(&input, events.iter().map(|e| e.to_string() + "\n").collect::<String>()).unwrap();
+    std::fs::write(
+        &input,
+        events
+            .iter()
+            .map(|e| e.to_string() + "\n")
+            .collect::<String>(),
+    )
+    .unwrap();
 
     let out = Command::new(env!("CARGO_BIN_EXE_spawnguard"))
         .args(["hunt", "--format", "ndjson", "--state"])
@@ -55,18 +62,41 @@ fn shell_alert_names_the_opened_model_with_its_verdict_and_the_tying_string() {
         .arg(&input)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-    let alerts: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alerts: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let shell = alerts
         .iter()
-        .find(|a| get(a, "kibana.alert.rule.name") == Some(&json!("Shell Spawned by a Language Interpreter")))
+        .find(|a| {
+            get(a, "kibana.alert.rule.name")
+                == Some(&json!("Shell Spawned by a Language Interpreter"))
+        })
         .expect("the interpreter shell-spawn rule fires");
-    let files = get(shell, "spawnguard.model_files").and_then(Value::as_array).expect("model files attached");
+    let files = get(shell, "spawnguard.model_files")
+        .and_then(Value::as_array)
+        .expect("model files attached");
     assert_eq!(files.len(), 1, "{files:?}");
     assert_eq!(files[0]["path"], json!(model));
     assert_eq!(files[0]["scan"]["verdict"], json!("dangerous"), "{files:?}");
-    assert!(files[0]["scan"]["calls"][0].as_str().unwrap().contains(payload), "{files:?}");
-    assert_eq!(files[0]["scan"]["command_line_literals"], json!([payload]), "{files:?}");
+    assert!(
+        files[0]["scan"]["calls"][0]
+            .as_str()
+            .unwrap()
+            .contains(payload),
+        "{files:?}"
+    );
+    assert_eq!(
+        files[0]["scan"]["command_line_literals"],
+        json!([payload]),
+        "{files:?}"
+    );
 
     // The human view says the same in words.
     let table = Command::new(env!("CARGO_BIN_EXE_spawnguard"))

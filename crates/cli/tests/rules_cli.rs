@@ -3,11 +3,18 @@
 use std::process::{Command, Output};
 
 fn sg(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_spawnguard")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_spawnguard"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
@@ -15,12 +22,20 @@ fn list_shows_shipped_rules_with_type_severity_and_mitre() {
     let o = sg(&["rules", "list"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let t = text(&o);
-    for needle in ["Shell Spawned by a Language Interpreter", "critical", "new_terms", "eql", "T1059.006"] {
+    for needle in [
+        "Shell Spawned by a Language Interpreter",
+        "critical",
+        "new_terms",
+        "eql",
+        "T1059.006",
+    ] {
         assert!(t.contains(needle), "missing {needle}: {t}");
     }
     let j = sg(&["rules", "list", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&j.stdout).expect("json output");
-    assert!(v.to_string().contains("Interactive Terminal Spawned via Python"));
+    assert!(v
+        .to_string()
+        .contains("Interactive Terminal Spawned via Python"));
 }
 
 #[test]
@@ -28,7 +43,10 @@ fn test_passes_for_every_shipped_rule() {
     let o = sg(&["rules", "test"]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
-    let summary = t.lines().find(|l| l.ends_with(" failed") && l.contains(" passed, ")).expect("summary line");
+    let summary = t
+        .lines()
+        .find(|l| l.ends_with(" failed") && l.contains(" passed, "))
+        .expect("summary line");
     assert!(summary.ends_with(", 0 failed"), "{summary}");
     let passed: u64 = summary.split(' ').next().unwrap().parse().unwrap();
     assert!(passed >= 24, "{summary}");

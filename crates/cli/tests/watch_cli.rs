@@ -36,7 +36,10 @@ fn bin() -> Command {
 }
 
 fn nonce() -> String {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("sg{}x{}", std::process::id(), t % 1_000_000_000)
 }
 
@@ -65,7 +68,11 @@ impl Watch {
                 }
             }
         });
-        let mut w = Watch { child, lines: rx, stderr: Vec::new() };
+        let mut w = Watch {
+            child,
+            lines: rx,
+            stderr: Vec::new(),
+        };
         w.wait_line("spawnguard watch: ready:", Duration::from_secs(60));
         w
     }
@@ -84,7 +91,10 @@ impl Watch {
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     if let Ok(Some(st)) = self.child.try_wait() {
                         self.drain();
-                        panic!("spawnguard watch exited ({st}) before {needle:?}; stderr:\n{}", self.stderr.join("\n"));
+                        panic!(
+                            "spawnguard watch exited ({st}) before {needle:?}; stderr:\n{}",
+                            self.stderr.join("\n")
+                        );
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -92,7 +102,10 @@ impl Watch {
         }
         let _ = self.child.kill();
         self.drain();
-        panic!("no {needle:?} from spawnguard watch within {timeout:?}; stderr:\n{}", self.stderr.join("\n"));
+        panic!(
+            "no {needle:?} from spawnguard watch within {timeout:?}; stderr:\n{}",
+            self.stderr.join("\n")
+        );
     }
 
     fn drain(&mut self) {
@@ -113,7 +126,10 @@ impl Watch {
             if Instant::now() > end {
                 let _ = self.child.kill();
                 self.drain();
-                panic!("spawnguard watch did not exit within 30 s of SIGTERM; stderr:\n{}", self.stderr.join("\n"));
+                panic!(
+                    "spawnguard watch did not exit within 30 s of SIGTERM; stderr:\n{}",
+                    self.stderr.join("\n")
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         };
@@ -143,11 +159,17 @@ fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {
 }
 
 fn rule(a: &Value) -> &str {
-    a.get("kibana.alert.rule.name").and_then(Value::as_str).unwrap_or("")
+    a.get("kibana.alert.rule.name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 fn run_ok(mut c: Command, what: &str) {
-    let st = c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    let st = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
     let st = st.unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
     assert!(st.success(), "{what}: exited {st}");
 }
@@ -185,7 +207,11 @@ fn watch_alerts_live_with_parent_child_and_ancestry() {
     // pty emulation (the trailing `true` keeps bash from exec'ing python in its own place).
     let pre_script = format!(r#"import pty; pty.spawn(["/bin/sh","-c","true"]) # {n}-pre"#);
     let mut pre = Command::new("bash")
-        .args(["-c", r#"while [ ! -e "$1" ]; do sleep 0.05; done; python3 -c "$2"; true"#, "bash"])
+        .args([
+            "-c",
+            r#"while [ ! -e "$1" ]; do sleep 0.05; done; python3 -c "$2"; true"#,
+            "bash",
+        ])
         .arg(&go)
         .arg(&pre_script)
         .stdin(Stdio::null())
@@ -215,22 +241,41 @@ fn watch_alerts_live_with_parent_child_and_ancestry() {
     let pkl = tmp.path().join(format!("{n}-model.pkl"));
     std::fs::write(&pkl, spawnguard_sensor::emulate::CRAFTED_PICKLE).expect("write pickle");
     let pkl_s = pkl.to_str().expect("utf-8 path");
-    run_ok(python(&["-c", "import pickle,sys; pickle.load(open(sys.argv[1],'rb'))", pkl_s]), "pickle emulation");
+    run_ok(
+        python(&[
+            "-c",
+            "import pickle,sys; pickle.load(open(sys.argv[1],'rb'))",
+            pkl_s,
+        ]),
+        "pickle emulation",
+    );
     // A model whose payload lasts (as `curl … | sh` or a reverse shell does), named like
     // data: python is still inside pickle.load with the file open when the alert is built.
     let slow_cmd = format!("sleep 1 # {n}-model");
     let model = tmp.path().join(format!("{n}-weights.dat"));
     std::fs::write(&model, format!("cposix\nsystem\n(S'{slow_cmd}'\ntR.")).expect("write model");
     let model_s = model.to_str().expect("utf-8 path");
-    run_ok(python(&["-c", "import pickle,sys; pickle.load(open(sys.argv[1],'rb'))", model_s]), "model emulation");
+    run_ok(
+        python(&[
+            "-c",
+            "import pickle,sys; pickle.load(open(sys.argv[1],'rb'))",
+            model_s,
+        ]),
+        "model emulation",
+    );
     // Benign: subprocess.run(["ls"]).
-    let ls_script = format!(r#"import subprocess; subprocess.run(["ls"], stdout=subprocess.DEVNULL) # {n}-ls"#);
+    let ls_script =
+        format!(r#"import subprocess; subprocess.run(["ls"], stdout=subprocess.DEVNULL) # {n}-ls"#);
     run_ok(python(&["-c", &ls_script]), "subprocess ls");
     // Benign: pip's build hook shelling out to a compiler probe.
     let pipdir = tmp.path().join(format!("{n}-pip"));
     let hook = spawnguard_sensor::emulate::write_pip_hook(&pipdir).expect("write the pip hook");
     run_ok(
-        python(&[hook.to_str().expect("utf-8 path"), "build_wheel", pipdir.join("wheel").to_str().expect("utf-8")]),
+        python(&[
+            hook.to_str().expect("utf-8 path"),
+            "build_wheel",
+            pipdir.join("wheel").to_str().expect("utf-8"),
+        ]),
         "pip-style build hook",
     );
     // Now the pre-existing tree.
@@ -239,7 +284,8 @@ fn watch_alerts_live_with_parent_child_and_ancestry() {
     assert!(st.success(), "pre-existing bash exited {st}");
 
     let has = |a: &[Value], rule_name: &str, marker: &str| {
-        a.iter().any(|x| rule(x) == rule_name && s(x, "/process/parent/command_line").contains(marker))
+        a.iter()
+            .any(|x| rule(x) == rule_name && s(x, "/process/parent/command_line").contains(marker))
     };
     wait_alerts(&out, Duration::from_secs(20), &|a| {
         has(a, PTY_RULE, &format!("{n}-pty"))
@@ -253,27 +299,48 @@ fn watch_alerts_live_with_parent_child_and_ancestry() {
     let alerts = read_ndjson(&out);
     let summary: Vec<String> = alerts
         .iter()
-        .map(|a| format!("{} | {} <- {}", rule(a), s(a, "/process/command_line"), s(a, "/process/parent/command_line")))
+        .map(|a| {
+            format!(
+                "{} | {} <- {}",
+                rule(a),
+                s(a, "/process/command_line"),
+                s(a, "/process/parent/command_line")
+            )
+        })
         .collect();
     let ctx = format!("alerts:\n{}\nstderr:\n{stderr}", summary.join("\n"));
 
     // Clean shutdown.
     assert_eq!(code, Some(0), "watch must exit 0 on SIGTERM; {ctx}");
-    assert!(stderr.contains("spawnguard watch: final: events="), "final counters missing; {ctx}");
+    assert!(
+        stderr.contains("spawnguard watch: final: events="),
+        "final counters missing; {ctx}"
+    );
 
     // pty: the rule, the parent's and the child's command lines.
     let pty = alerts
         .iter()
-        .find(|a| rule(a) == PTY_RULE && s(a, "/process/parent/command_line").contains(&format!("{n}-pty")))
+        .find(|a| {
+            rule(a) == PTY_RULE
+                && s(a, "/process/parent/command_line").contains(&format!("{n}-pty"))
+        })
         .unwrap_or_else(|| panic!("no {PTY_RULE:?} alert for the pty emulation; {ctx}"));
-    assert!(s(pty, "/process/parent/command_line").contains("pty.spawn"), "{ctx}");
-    assert_eq!(s(pty, "/process/command_line"), "/bin/sh -c true", "{ctx}");
-    assert!(s(pty, "/process/parent/name").starts_with("python"), "{ctx}");
-    assert!(["dash", "sh", "bash"].contains(&s(pty, "/process/name")), "{ctx}");
     assert!(
-        alerts
-            .iter()
-            .any(|a| rule(a) == SHELL_RULE && s(a, "/process/parent/command_line").contains(&format!("{n}-pty"))),
+        s(pty, "/process/parent/command_line").contains("pty.spawn"),
+        "{ctx}"
+    );
+    assert_eq!(s(pty, "/process/command_line"), "/bin/sh -c true", "{ctx}");
+    assert!(
+        s(pty, "/process/parent/name").starts_with("python"),
+        "{ctx}"
+    );
+    assert!(
+        ["dash", "sh", "bash"].contains(&s(pty, "/process/name")),
+        "{ctx}"
+    );
+    assert!(
+        alerts.iter().any(|a| rule(a) == SHELL_RULE
+            && s(a, "/process/parent/command_line").contains(&format!("{n}-pty"))),
         "no {SHELL_RULE:?} alert for the pty emulation; {ctx}"
     );
 
@@ -282,7 +349,10 @@ fn watch_alerts_live_with_parent_child_and_ancestry() {
         .iter()
         .find(|a| rule(a) == SHELL_RULE && s(a, "/process/parent/command_line").contains(pkl_s))
         .unwrap_or_else(|| panic!("no {SHELL_RULE:?} alert for the pickle emulation; {ctx}"));
-    assert!(s(pk, "/process/parent/command_line").contains("pickle.load"), "{ctx}");
+    assert!(
+        s(pk, "/process/parent/command_line").contains("pickle.load"),
+        "{ctx}"
+    );
     assert_eq!(s(pk, "/process/command_line"), "sh -c true", "{ctx}");
 
     // The model python was loading is named on the alert, scanned by content, with the
@@ -301,8 +371,18 @@ fn watch_alerts_live_with_parent_child_and_ancestry() {
         .find(|m| m["path"] == model_s)
         .unwrap_or_else(|| panic!("the model being loaded is not named in {models:?}; {ctx}"));
     assert_eq!(m["scan"]["verdict"], "dangerous", "{m}");
-    assert!(m["scan"]["calls"][0].as_str().unwrap_or("").contains("system"), "{m}");
-    assert_eq!(m["scan"]["command_line_literals"][0], slow_cmd.as_str(), "{m}");
+    assert!(
+        m["scan"]["calls"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("system"),
+        "{m}"
+    );
+    assert_eq!(
+        m["scan"]["command_line_literals"][0],
+        slow_cmd.as_str(),
+        "{m}"
+    );
 
     // A fresh history: the first python→shell command line this watch saw was new.
     assert!(
@@ -321,7 +401,10 @@ fn watch_alerts_live_with_parent_child_and_ancestry() {
     };
     let ls_m = format!("{n}-ls");
     let pip_m = format!("{n}-pip");
-    assert!(seen(&ls_m, &|p| p == "ls"), "the sensor did not see the ls child; {ctx}");
+    assert!(
+        seen(&ls_m, &|p| p == "ls"),
+        "the sensor did not see the ls child; {ctx}"
+    );
     assert!(
         seen(&pip_m, &|p| ["dash", "sh", "bash"].contains(&p)),
         "the sensor did not see the pip hook's shell; {ctx}"
@@ -340,13 +423,27 @@ fn watch_alerts_live_with_parent_child_and_ancestry() {
     // The pre-existing bash: the shell's alert carries it in the ancestry.
     let pa = alerts
         .iter()
-        .find(|a| rule(a) == PTY_RULE && s(a, "/process/parent/command_line").contains(&format!("{n}-pre")))
+        .find(|a| {
+            rule(a) == PTY_RULE
+                && s(a, "/process/parent/command_line").contains(&format!("{n}-pre"))
+        })
         .unwrap_or_else(|| panic!("no {PTY_RULE:?} alert for the pre-existing tree; {ctx}"));
-    let ancestry = pa.pointer("/process/Ext/ancestry").and_then(Value::as_array).cloned().unwrap_or_default();
+    let ancestry = pa
+        .pointer("/process/Ext/ancestry")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     assert!(!ancestry.is_empty(), "process.Ext.ancestry is empty; {ctx}");
-    let ancestors = pa.pointer("/process/ancestors").and_then(Value::as_array).cloned().unwrap_or_default();
+    let ancestors = pa
+        .pointer("/process/ancestors")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     assert!(
-        ancestors.iter().any(|x| x.get("pid").and_then(Value::as_u64) == Some(pre_pid) && s(x, "/name") == "bash"),
+        ancestors
+            .iter()
+            .any(|x| x.get("pid").and_then(Value::as_u64) == Some(pre_pid)
+                && s(x, "/name") == "bash"),
         "process.ancestors lacks the pre-existing bash (pid {pre_pid}): {ancestors:?}; {ctx}"
     );
 
@@ -361,12 +458,26 @@ fn watch_alerts_live_with_parent_child_and_ancestry() {
         .collect();
     assert!(!lines.is_empty(), "no pty exec in --emit-events; {ctx}");
     std::fs::write(&replay, lines.join("\n") + "\n").expect("write replay");
-    let h = bin().args(["hunt", "--format", "ndjson", "--state"]).arg(&state).arg(&replay).output().expect("run hunt");
+    let h = bin()
+        .args(["hunt", "--format", "ndjson", "--state"])
+        .arg(&state)
+        .arg(&replay)
+        .output()
+        .expect("run hunt");
     let herr = String::from_utf8_lossy(&h.stderr);
-    assert_eq!(h.status.code(), Some(1), "hunt on the replay must raise alerts (exit 1); stderr:\n{herr}");
-    let hunted: Vec<Value> =
-        String::from_utf8_lossy(&h.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    assert!(hunted.iter().any(|a| rule(a) == PTY_RULE), "hunt replay: no {PTY_RULE:?}; stderr:\n{herr}");
+    assert_eq!(
+        h.status.code(),
+        Some(1),
+        "hunt on the replay must raise alerts (exit 1); stderr:\n{herr}"
+    );
+    let hunted: Vec<Value> = String::from_utf8_lossy(&h.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        hunted.iter().any(|a| rule(a) == PTY_RULE),
+        "hunt replay: no {PTY_RULE:?}; stderr:\n{herr}"
+    );
     assert!(
         !hunted.iter().any(|a| rule(a) == FIRST_SHELL_RULE),
         "the history watch committed must already know /bin/sh -c true; stderr:\n{herr}"
@@ -393,7 +504,11 @@ fn learn_mode_records_then_alerts() {
         "--stats-interval",
         "0",
     ]);
-    assert!(w.stderr.iter().any(|l| l.contains("learning for 6s")), "stderr:\n{}", w.stderr.join("\n"));
+    assert!(
+        w.stderr.iter().any(|l| l.contains("learning for 6s")),
+        "stderr:\n{}",
+        w.stderr.join("\n")
+    );
     // While learning: no alert.
     let during = format!(r#"import pty; pty.spawn(["/bin/sh","-c","true"]) # {n}-during"#);
     run_ok(python(&["-c", &during]), "pty emulation while learning");
@@ -403,26 +518,36 @@ fn learn_mode_records_then_alerts() {
     run_ok(python(&["-c", &after]), "pty emulation after learning");
     let marker = format!("{n}-after");
     wait_alerts(&out, Duration::from_secs(20), &|a| {
-        a.iter().any(|x| rule(x) == PTY_RULE && s(x, "/process/parent/command_line").contains(&marker))
+        a.iter()
+            .any(|x| rule(x) == PTY_RULE && s(x, "/process/parent/command_line").contains(&marker))
     });
     let (code, stderr) = w.terminate();
     let alerts = read_ndjson(&out);
-    let summary: Vec<String> =
-        alerts.iter().map(|a| format!("{} <- {}", rule(a), s(a, "/process/parent/command_line"))).collect();
+    let summary: Vec<String> = alerts
+        .iter()
+        .map(|a| format!("{} <- {}", rule(a), s(a, "/process/parent/command_line")))
+        .collect();
     let ctx = format!("alerts:\n{}\nstderr:\n{stderr}", summary.join("\n"));
     assert_eq!(code, Some(0), "{ctx}");
     assert!(
-        alerts.iter().any(|a| rule(a) == PTY_RULE && s(a, "/process/parent/command_line").contains(&marker)),
+        alerts
+            .iter()
+            .any(|a| rule(a) == PTY_RULE && s(a, "/process/parent/command_line").contains(&marker)),
         "no alert after the learning period; {ctx}"
     );
     assert!(
-        !alerts.iter().any(|a| s(a, "/process/parent/command_line").contains(&format!("{n}-during"))),
+        !alerts
+            .iter()
+            .any(|a| s(a, "/process/parent/command_line").contains(&format!("{n}-during"))),
         "an alert was raised while learning; {ctx}"
     );
     // The shell command line learned during the period is known afterwards: no first-time alert
     // for it after learning.
     assert!(
-        !alerts.iter().any(|a| rule(a) == FIRST_SHELL_RULE && s(a, "/process/command_line") == "/bin/sh -c true"),
+        !alerts
+            .iter()
+            .any(|a| rule(a) == FIRST_SHELL_RULE
+                && s(a, "/process/command_line") == "/bin/sh -c true"),
         "/bin/sh -c true was learned, yet raised {FIRST_SHELL_RULE:?}; {ctx}"
     );
     let learned = stderr
@@ -431,31 +556,50 @@ fn learn_mode_records_then_alerts() {
         .and_then(|l| l.split("learned=").nth(1))
         .and_then(|v| v.split(|c: char| !c.is_ascii_digit()).next())
         .and_then(|v| v.parse::<u64>().ok());
-    assert!(learned.is_some_and(|n| n >= 1), "learned= must count the new terms; {ctx}");
+    assert!(
+        learned.is_some_and(|n| n >= 1),
+        "learned= must count the new terms; {ctx}"
+    );
 }
 
 #[test]
 fn self_test_passes() {
     require_root();
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let out = bin().args(["watch", "--self-test"]).output().expect("run watch --self-test");
+    let out = bin()
+        .args(["watch", "--self-test"])
+        .output()
+        .expect("run watch --self-test");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let ctx = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
     assert_eq!(out.status.code(), Some(0), "self-test must pass; {ctx}");
     assert!(stdout.contains(" 0 failed"), "{ctx}");
     for em in spawnguard_sensor::emulate::all() {
-        let line =
-            stdout.lines().find(|l| l.starts_with(em.name)).unwrap_or_else(|| panic!("no line for {}; {ctx}", em.name));
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(em.name))
+            .unwrap_or_else(|| panic!("no line for {}; {ctx}", em.name));
         if line.contains("not run:") {
             // Only node may be missing; python3 is required.
-            assert_eq!(em.scenario, spawnguard_sensor::emulate::Scenario::NodeExecSync, "{ctx}");
+            assert_eq!(
+                em.scenario,
+                spawnguard_sensor::emulate::Scenario::NodeExecSync,
+                "{ctx}"
+            );
             continue;
         }
         assert!(line.ends_with("PASS"), "{}: {line}; {ctx}", em.name);
         for r in em.expected_rules {
-            assert!(stdout.contains(&format!("{r}: fired")), "{}: {r} not fired; {ctx}", em.name);
+            assert!(
+                stdout.contains(&format!("{r}: fired")),
+                "{}: {r} not fired; {ctx}",
+                em.name
+            );
         }
     }
-    assert!(stderr.contains("history (throwaway)"), "the self-test must not use the real history; {ctx}");
+    assert!(
+        stderr.contains("history (throwaway)"),
+        "the self-test must not use the real history; {ctx}"
+    );
 }

@@ -111,9 +111,14 @@ pub fn render_alert(a: &Alert, color: bool) -> String {
             for call in calls.into_iter().flatten().filter_map(|c| c.as_str()) {
                 let _ = writeln!(o, "      runs on load: {call}");
             }
-            let tied = scan.and_then(|s| s.get("command_line_literals")).and_then(|c| c.as_array());
+            let tied = scan
+                .and_then(|s| s.get("command_line_literals"))
+                .and_then(|c| c.as_array());
             for lit in tied.into_iter().flatten().filter_map(|c| c.as_str()) {
-                let _ = writeln!(o, "      the shell's command line contains {lit:?}, a string from this file");
+                let _ = writeln!(
+                    o,
+                    "      the shell's command line contains {lit:?}, a string from this file"
+                );
             }
         }
     }

@@ -17,7 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn storm(count: usize, jobs: usize) {
@@ -54,7 +56,10 @@ fn storm(count: usize, jobs: usize) {
     }
     let el = start.elapsed().as_secs_f64();
     let n = per * jobs;
-    println!("{}", serde_json::json!({"count": n, "jobs": jobs, "elapsed_s": el, "rate_per_s": n as f64 / el}));
+    println!(
+        "{}",
+        serde_json::json!({"count": n, "jobs": jobs, "elapsed_s": el, "rate_per_s": n as f64 / el})
+    );
 }
 
 fn usage() -> (f64, f64, u64) {
@@ -64,7 +69,11 @@ fn usage() -> (f64, f64, u64) {
     let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     let hwm = std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|st| st.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|st| {
+            st.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0);
     (s(ru.ru_utime), s(ru.ru_stime), hwm)
 }
@@ -72,12 +81,17 @@ fn usage() -> (f64, f64, u64) {
 fn sensor(args: &[String]) {
     let ready = arg(args, "--ready");
     let report = arg(args, "--report").unwrap_or_else(|| "/dev/stdout".into());
-    let fill: usize = arg(args, "--table-fill").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let fill: usize = arg(args, "--table-fill")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [libc::SIGINT, libc::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop)).expect("signal handler");
     }
-    let mut sensor = match Sensor::start(SensorConfig { table_capacity: 65_536, ..SensorConfig::default() }) {
+    let mut sensor = match Sensor::start(SensorConfig {
+        table_capacity: 65_536,
+        ..SensorConfig::default()
+    }) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("exec_storm sensor: {e}");
@@ -94,8 +108,12 @@ fn sensor(args: &[String]) {
             p.executable = format!("/usr/lib/app{}/bin/worker", i % 200).into();
             p.name = "worker".into();
             p.cwd = format!("/srv/app{}", i % 50).into();
-            let a: Vec<String> =
-                vec![p.executable.to_string(), "--config".into(), format!("/etc/app{}/worker-{i}.toml", i % 200), "--verbose".into()];
+            let a: Vec<String> = vec![
+                p.executable.to_string(),
+                "--config".into(),
+                format!("/etc/app{}/worker-{i}.toml", i % 200),
+                "--verbose".into(),
+            ];
             p.set_args(&a, a.len());
             p
         });
@@ -108,7 +126,9 @@ fn sensor(args: &[String]) {
     let started = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let res = sensor.poll(Duration::from_millis(50), &mut |ev, meta| {
-            if meta.kind == EventKind::Exec && ev.get_str("process.executable") == Some("/usr/bin/true") {
+            if meta.kind == EventKind::Exec
+                && ev.get_str("process.executable") == Some("/usr/bin/true")
+            {
                 true_execs += 1;
                 lat.record_ns(meta.received_ns.saturating_sub(meta.ktime_ns));
             }
@@ -121,7 +141,9 @@ fn sensor(args: &[String]) {
     // Drain anything still queued.
     while sensor
         .poll(Duration::ZERO, &mut |ev, meta| {
-            if meta.kind == EventKind::Exec && ev.get_str("process.executable") == Some("/usr/bin/true") {
+            if meta.kind == EventKind::Exec
+                && ev.get_str("process.executable") == Some("/usr/bin/true")
+            {
                 true_execs += 1;
                 lat.record_ns(meta.received_ns.saturating_sub(meta.ktime_ns));
             }
@@ -149,8 +171,13 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("storm") => {
-            let count = arg(&args, "--count").and_then(|s| s.parse().ok()).unwrap_or(20_000);
-            let jobs = arg(&args, "--jobs").and_then(|s| s.parse().ok()).unwrap_or(1).max(1);
+            let count = arg(&args, "--count")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(20_000);
+            let jobs = arg(&args, "--jobs")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1)
+                .max(1);
             storm(count, jobs)
         }
         Some("sensor") => sensor(&args),

@@ -89,7 +89,12 @@ impl Builder<'_> {
     /// `process.*` for `p`; `full_args` overrides the table's capped argv (exec records).
     /// `detail`: include `process.ancestors` (exec, file and network events; fork and end
     /// events carry only `process.Ext.ancestry`, which keeps them cheap in exec storms).
-    fn process(&self, p: &ProcInfo, full_args: Option<(&[String], usize, bool)>, detail: bool) -> Map<String, Value> {
+    fn process(
+        &self,
+        p: &ProcInfo,
+        full_args: Option<(&[String], usize, bool)>,
+        detail: bool,
+    ) -> Map<String, Value> {
         let mut m = match full_args {
             Some((args, argc, _)) => brief(p, args, argc),
             None => brief(p, &p.args(), p.args_count),
@@ -101,7 +106,10 @@ impl Builder<'_> {
         m.insert("start".into(), json!(self.host.timestamp(p.start_ns)));
         m.insert("interactive".into(), json!(p.tty.is_some()));
         if let Some((major, minor)) = p.tty {
-            m.insert("tty".into(), json!({"char_device": {"major": major, "minor": minor}}));
+            m.insert(
+                "tty".into(),
+                json!({"char_device": {"major": major, "minor": minor}}),
+            );
         }
         m.insert("user".into(), self.user(p.euid));
         m.insert("real_user".into(), self.user(p.uid));
@@ -148,7 +156,12 @@ impl Builder<'_> {
         }
     }
 
-    fn finish(&self, mut doc: Map<String, Value>, p: &ProcInfo, process: Map<String, Value>) -> Event {
+    fn finish(
+        &self,
+        mut doc: Map<String, Value>,
+        p: &ProcInfo,
+        process: Map<String, Value>,
+    ) -> Event {
         doc.insert("process".into(), Value::Object(process));
         doc.insert("user".into(), self.user(p.euid));
         if let Some(c) = &p.container_id {
@@ -157,7 +170,14 @@ impl Builder<'_> {
         Event::new(Value::Object(doc))
     }
 
-    pub fn exec(&self, ts_ns: u64, p: &ProcInfo, args: &[String], argc: usize, truncated: bool) -> Event {
+    pub fn exec(
+        &self,
+        ts_ns: u64,
+        p: &ProcInfo,
+        args: &[String],
+        argc: usize,
+        truncated: bool,
+    ) -> Event {
         let doc = self.base(ts_ns, "process", &["start"], "exec");
         let proc_ = self.process(p, Some((args, argc, truncated)), true);
         self.finish(doc, p, proc_)
@@ -174,7 +194,11 @@ impl Builder<'_> {
         let mut proc_ = self.process(p, None, false);
         // wait(2) status: a signal in the low 7 bits, else the code in bits 8..16.
         let sig = exit_code & 0x7f;
-        let code = if sig != 0 { 128 + sig as i64 } else { ((exit_code >> 8) & 0xff) as i64 };
+        let code = if sig != 0 {
+            128 + sig as i64
+        } else {
+            ((exit_code >> 8) & 0xff) as i64
+        };
         proc_.insert("exit_code".into(), json!(code));
         proc_.insert("end".into(), json!(self.host.timestamp(ts_ns)));
         self.finish(doc, p, proc_)
@@ -196,7 +220,11 @@ impl Builder<'_> {
                 file["extension"] = json!(ext);
             }
         }
-        let class = if rec.class == CLASS_CREDENTIAL { "credential" } else { "persistence" };
+        let class = if rec.class == CLASS_CREDENTIAL {
+            "credential"
+        } else {
+            "persistence"
+        };
         file["Ext"] = json!({"sensitive_class": class, "open_flags": rec.open_flags});
         doc.insert("file".into(), file);
         let proc_ = self.process(p, None, true);
@@ -204,13 +232,22 @@ impl Builder<'_> {
     }
 
     pub fn connect(&self, rec: &ConnectRecord, p: &ProcInfo) -> Event {
-        let mut doc = self.base(rec.hdr.ktime_ns, "network", &["start"], "connection_attempted");
+        let mut doc = self.base(
+            rec.hdr.ktime_ns,
+            "network",
+            &["start"],
+            "connection_attempted",
+        );
         let transport = match rec.sock_type {
             1 => Some("tcp"),
             2 => Some("udp"),
             _ => None,
         };
-        let net_type = if matches!(rec.addr, IpAddr::V4(_)) { "ipv4" } else { "ipv6" };
+        let net_type = if matches!(rec.addr, IpAddr::V4(_)) {
+            "ipv4"
+        } else {
+            "ipv6"
+        };
         let mut network = json!({"type": net_type, "direction": "egress"});
         if let Some(t) = transport {
             network["transport"] = json!(t);
@@ -229,7 +266,9 @@ fn kernel_release() -> &'static str {
     use std::sync::OnceLock;
     static R: OnceLock<String> = OnceLock::new();
     R.get_or_init(|| {
-        std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()).unwrap_or_default()
+        std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
     })
 }
 
@@ -240,7 +279,12 @@ mod tests {
 
     #[test]
     fn exec_event_has_defend_fields_and_ancestry() {
-        let host = HostInfo { hostname: "h".into(), id: "m".into(), boot_id: "b".into(), boot_epoch_ns: 0 };
+        let host = HostInfo {
+            hostname: "h".into(),
+            id: "m".into(),
+            boot_id: "b".into(),
+            boot_epoch_ns: 0,
+        };
         let users = Users::default();
         let mut t = ProcTable::new(64, 1);
         let mk = |pid, start, name: &str, args: &[&str], parent| {
@@ -258,17 +302,30 @@ mod tests {
             p
         };
         t.insert(mk(1, 1, "systemd", &["/sbin/init"], None));
-        t.insert(mk(100, 2, "python3", &["python3", "-c", "import pty"], Some((1, 1))));
+        t.insert(mk(
+            100,
+            2,
+            "python3",
+            &["python3", "-c", "import pty"],
+            Some((1, 1)),
+        ));
         let child = mk(101, 3, "sh", &["/bin/sh", "-c", "true"], Some((100, 2)));
         t.insert(child.clone());
-        let b = Builder { host: &host, users: &users, table: &t };
+        let b = Builder {
+            host: &host,
+            users: &users,
+            table: &t,
+        };
         let args: Vec<String> = child.args().iter().map(|s| s.to_string()).collect();
         let ev = b.exec(5, &child, &args, 3, false);
         assert_eq!(ev.get_str("event.action"), Some("exec"));
         assert_eq!(ev.get_str("process.name"), Some("sh"));
         assert_eq!(ev.get_str("process.command_line"), Some("/bin/sh -c true"));
         assert_eq!(ev.get_str("process.parent.name"), Some("python3"));
-        assert_eq!(ev.get_str("process.parent.command_line"), Some("python3 -c import pty"));
+        assert_eq!(
+            ev.get_str("process.parent.command_line"),
+            Some("python3 -c import pty")
+        );
         assert_eq!(ev.get_str("process.user.id"), Some("0"));
         assert_eq!(ev.get_str("host.os.type"), Some("linux"));
         let anc = ev.doc()["process"]["Ext"]["ancestry"].as_array().unwrap();

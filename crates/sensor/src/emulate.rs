@@ -80,7 +80,8 @@ pub fn all() -> Vec<Emulation> {
             scenario: Scenario::ReverseShell,
             name: "loopback-reverse-shell",
             expected_rules: &[RULE_REVERSE, RULE_SHELL],
-            description: "python3 connects to 127.0.0.1, dup2s the socket onto stdio, runs /bin/sh -c true",
+            description:
+                "python3 connects to 127.0.0.1, dup2s the socket onto stdio, runs /bin/sh -c true",
         },
         Emulation {
             scenario: Scenario::BenignSubprocessLs,
@@ -92,7 +93,8 @@ pub fn all() -> Vec<Emulation> {
             scenario: Scenario::BenignPipShellOut,
             name: "benign-pip-shell-out",
             expected_rules: &[],
-            description: "pip's _in_process.py build hook runs /bin/sh -c 'gcc --version', as pip builds do",
+            description:
+                "pip's _in_process.py build hook runs /bin/sh -c 'gcc --version', as pip builds do",
         },
     ]
 }
@@ -110,7 +112,11 @@ pub fn unavailable_reason(s: Scenario) -> Option<String> {
 }
 
 fn find_in_path(prog: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| PathBuf::from(d).join(prog)).find(|p| p.is_file())
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| PathBuf::from(d).join(prog))
+        .find(|p| p.is_file())
 }
 
 /// The outcome of one emulation.
@@ -180,17 +186,22 @@ pub fn completes(sc: Scenario, ev: &Event, reverse_port: u16) -> bool {
     match sc {
         Scenario::PythonPty => exec_of_shell_under("python", "pty.spawn"),
         Scenario::PickleReduce => {
-            exec_of_shell_under("python", "pickle.load") && s(ev, "process.command_line").contains("true")
+            exec_of_shell_under("python", "pickle.load")
+                && s(ev, "process.command_line").contains("true")
         }
         Scenario::NodeExecSync => exec_of_shell_under("node", "execSync"),
         Scenario::ReverseShell => {
             (action == "connection_attempted"
-                && ev.first(&spawnguard_event::FieldPath::new("destination.port")).and_then(|v| v.as_u64())
+                && ev
+                    .first(&spawnguard_event::FieldPath::new("destination.port"))
+                    .and_then(|v| v.as_u64())
                     == Some(reverse_port as u64))
                 || exec_of_shell_under("python", "dup2")
         }
         Scenario::BenignSubprocessLs => {
-            action == "exec" && s(ev, "process.name") == "ls" && s(ev, "process.parent.name").starts_with("python")
+            action == "exec"
+                && s(ev, "process.name") == "ls"
+                && s(ev, "process.parent.name").starts_with("python")
         }
         Scenario::BenignPipShellOut => exec_of_shell_under("python", "_in_process.py"),
     }
@@ -204,7 +215,9 @@ pub fn run(
     timeout: Duration,
     on_event: &mut dyn FnMut(&Event, &EventMeta),
 ) -> Result<Run, Error> {
-    let io = |what: &str, e: std::io::Error| Error::Internal(format!("emulation {}: {what}: {e}", em.name));
+    let io = |what: &str, e: std::io::Error| {
+        Error::Internal(format!("emulation {}: {what}: {e}", em.name))
+    };
     let mut pickle_path = None;
     let mut scratch_dir = None;
     let mut listener = None;
@@ -212,9 +225,11 @@ pub fn run(
     let mut cmd = match em.scenario {
         Scenario::PythonPty => py(&["-c", PTY_SCRIPT]),
         Scenario::PickleReduce => {
-            let path = std::env::temp_dir().join(format!("spawnguard-selftest-{}.pkl", std::process::id()));
+            let path = std::env::temp_dir()
+                .join(format!("spawnguard-selftest-{}.pkl", std::process::id()));
             let mut f = std::fs::File::create(&path).map_err(|e| io("writing the pickle", e))?;
-            f.write_all(CRAFTED_PICKLE).map_err(|e| io("writing the pickle", e))?;
+            f.write_all(CRAFTED_PICKLE)
+                .map_err(|e| io("writing the pickle", e))?;
             let c = py(&["-c", PICKLE_SCRIPT, &path.to_string_lossy()]);
             pickle_path = Some(path);
             c
@@ -225,22 +240,33 @@ pub fn run(
             c
         }
         Scenario::ReverseShell => {
-            let l = TcpListener::bind("127.0.0.1:0").map_err(|e| io("binding the loopback listener", e))?;
-            port = l.local_addr().map_err(|e| io("listener address", e))?.port();
+            let l = TcpListener::bind("127.0.0.1:0")
+                .map_err(|e| io("binding the loopback listener", e))?;
+            port = l
+                .local_addr()
+                .map_err(|e| io("listener address", e))?
+                .port();
             l.set_nonblocking(true).map_err(|e| io("listener", e))?;
             listener = Some(l);
             py(&["-c", &reverse_script(port)])
         }
         Scenario::BenignSubprocessLs => py(&["-c", LS_SCRIPT]),
         Scenario::BenignPipShellOut => {
-            let dir = std::env::temp_dir().join(format!("spawnguard-selftest-pip-{}", std::process::id()));
+            let dir = std::env::temp_dir()
+                .join(format!("spawnguard-selftest-pip-{}", std::process::id()));
             let hook = write_pip_hook(&dir).map_err(|e| io("writing the pip hook", e))?;
-            let c = py(&[&hook.to_string_lossy(), "build_wheel", &dir.join("wheel").to_string_lossy()]);
+            let c = py(&[
+                &hook.to_string_lossy(),
+                "build_wheel",
+                &dir.join("wheel").to_string_lossy(),
+            ]);
             scratch_dir = Some(dir);
             c
         }
     };
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
 
     let start = Instant::now();
     let mut child = cmd.spawn().map_err(|e| io("starting it", e))?;
@@ -266,7 +292,10 @@ pub fn run(
                     .doc()
                     .pointer("/process/Ext/ancestry")
                     .and_then(|a| a.as_array())
-                    .is_some_and(|a| a.iter().any(|id| id.as_str().is_some_and(|id| tree.contains(id))));
+                    .is_some_and(|a| {
+                        a.iter()
+                            .any(|id| id.as_str().is_some_and(|id| tree.contains(id)))
+                    });
             if in_tree {
                 if !eid.is_empty() {
                     tree.insert(eid);
@@ -283,8 +312,9 @@ pub fn run(
                 exited_at = Some(Instant::now());
             }
         }
-        let done =
-            exited_at.is_some_and(|t| t.elapsed() >= settle && (observed_after.is_some() || t.elapsed() >= settle * 3));
+        let done = exited_at.is_some_and(|t| {
+            t.elapsed() >= settle && (observed_after.is_some() || t.elapsed() >= settle * 3)
+        });
         if done || start.elapsed() >= timeout {
             break;
         }
@@ -302,12 +332,22 @@ pub fn run(
     let observed = match em.scenario {
         // Both halves: the connect and the shell.
         Scenario::ReverseShell => {
-            events.iter().any(|e| s(e, "event.action") == "connection_attempted" && completes(em.scenario, e, port))
-                && events.iter().any(|e| s(e, "event.action") == "exec" && completes(em.scenario, e, port))
+            events.iter().any(|e| {
+                s(e, "event.action") == "connection_attempted" && completes(em.scenario, e, port)
+            }) && events
+                .iter()
+                .any(|e| s(e, "event.action") == "exec" && completes(em.scenario, e, port))
         }
         sc => events.iter().any(|e| completes(sc, e, port)),
     };
-    Ok(Run { name: em.name, events, observed, observed_after, elapsed: start.elapsed(), exit_code })
+    Ok(Run {
+        name: em.name,
+        events,
+        observed,
+        observed_after,
+        elapsed: start.elapsed(),
+        exit_code,
+    })
 }
 
 fn py(args: &[&str]) -> Command {
@@ -338,7 +378,9 @@ mod tests {
         }));
         assert!(completes(Scenario::BenignPipShellOut, &pip, 0));
         assert!(!completes(Scenario::BenignPipShellOut, &ev, 0));
-        let net = Event::new(json!({"event": {"action": "connection_attempted"}, "destination": {"port": 4444}}));
+        let net = Event::new(
+            json!({"event": {"action": "connection_attempted"}, "destination": {"port": 4444}}),
+        );
         assert!(completes(Scenario::ReverseShell, &net, 4444));
         assert!(!completes(Scenario::ReverseShell, &net, 4445));
     }

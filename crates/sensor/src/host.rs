@@ -25,11 +25,17 @@ pub struct HostInfo {
 }
 
 fn read_trim(path: &str) -> Option<String> {
-    fs::read_to_string(path).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+    fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
 }
 
 fn clock_ns(clock: libc::clockid_t) -> i128 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: ts is a valid timespec to write into.
     unsafe { libc::clock_gettime(clock, &mut ts) };
     ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
@@ -43,10 +49,17 @@ pub fn boottime_ns() -> u64 {
 impl HostInfo {
     pub fn detect() -> HostInfo {
         let hostname = read_trim("/proc/sys/kernel/hostname").unwrap_or_else(|| "localhost".into());
-        let id = read_trim("/etc/machine-id").or_else(|| read_trim("/var/lib/dbus/machine-id")).unwrap_or_default();
+        let id = read_trim("/etc/machine-id")
+            .or_else(|| read_trim("/var/lib/dbus/machine-id"))
+            .unwrap_or_default();
         let boot_id = read_trim("/proc/sys/kernel/random/boot_id").unwrap_or_default();
         let boot_epoch_ns = clock_ns(libc::CLOCK_REALTIME) - clock_ns(libc::CLOCK_BOOTTIME);
-        HostInfo { hostname, id, boot_id, boot_epoch_ns }
+        HostInfo {
+            hostname,
+            id,
+            boot_id,
+            boot_epoch_ns,
+        }
     }
 
     /// Entity id of the process `pid` that started `start_ticks` after boot.
@@ -108,7 +121,10 @@ fn base64url(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | (b as u32) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | (b as u32) << (16 - 8 * i));
         let chars = chunk.len() + 1;
         for i in 0..chars {
             out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
@@ -122,7 +138,12 @@ mod tests {
     use super::*;
 
     fn host() -> HostInfo {
-        HostInfo { hostname: "h".into(), id: "m".into(), boot_id: "b".into(), boot_epoch_ns: 1_700_000_000_000_000_000 }
+        HostInfo {
+            hostname: "h".into(),
+            id: "m".into(),
+            boot_id: "b".into(),
+            boot_epoch_ns: 1_700_000_000_000_000_000,
+        }
     }
 
     #[test]
@@ -133,7 +154,10 @@ mod tests {
         assert_eq!(a.as_str().len(), 22);
         assert_ne!(a, h.entity_id(42, 1001));
         assert_ne!(a, h.entity_id(43, 1000));
-        let other = HostInfo { boot_id: "c".into(), ..h };
+        let other = HostInfo {
+            boot_id: "c".into(),
+            ..h
+        };
         assert_ne!(a, other.entity_id(42, 1000));
     }
 

@@ -14,7 +14,11 @@ pub struct LatencyHistogram {
 
 impl Default for LatencyHistogram {
     fn default() -> Self {
-        LatencyHistogram { counts: vec![0; BUCKETS].into_boxed_slice(), total: 0, max_ns: 0 }
+        LatencyHistogram {
+            counts: vec![0; BUCKETS].into_boxed_slice(),
+            total: 0,
+            max_ns: 0,
+        }
     }
 }
 
@@ -32,7 +36,13 @@ impl std::fmt::Debug for LatencyHistogram {
 impl LatencyHistogram {
     pub fn record_ns(&mut self, ns: u64) {
         let us = (ns / 1000) as usize;
-        let idx = if us < FINE { us } else if us < 100_000 { FINE + (us - FINE) / 10 } else { BUCKETS - 1 };
+        let idx = if us < FINE {
+            us
+        } else if us < 100_000 {
+            FINE + (us - FINE) / 10
+        } else {
+            BUCKETS - 1
+        };
         self.counts[idx] += 1;
         self.total += 1;
         self.max_ns = self.max_ns.max(ns);
@@ -56,7 +66,13 @@ impl LatencyHistogram {
         for (i, &c) in self.counts.iter().enumerate() {
             seen += c;
             if seen >= rank {
-                let upper = if i < FINE { (i + 1) as f64 } else if i < BUCKETS - 1 { (FINE + (i - FINE + 1) * 10) as f64 } else { self.max_us() };
+                let upper = if i < FINE {
+                    (i + 1) as f64
+                } else if i < BUCKETS - 1 {
+                    (FINE + (i - FINE + 1) * 10) as f64
+                } else {
+                    self.max_us()
+                };
                 return Some(upper.min(self.max_us().max(0.001)));
             }
         }

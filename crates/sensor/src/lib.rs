@@ -43,7 +43,11 @@ pub enum Error {
     #[error("{0}")]
     Tracefs(String),
     #[error("the kernel refused eBPF program {program} ({what}): {detail}")]
-    Program { program: String, what: String, detail: String },
+    Program {
+        program: String,
+        what: String,
+        detail: String,
+    },
     #[error("polling the ring buffer: {0}")]
     Poll(std::io::Error),
     #[error("internal sensor error: {0}")]

@@ -19,7 +19,16 @@ const BTF_PROGRAMS: [(&str, &str); 3] = [
 ];
 /// (program, tracepoint category, tracepoint names, required)
 const TRACEPOINTS: [(&str, &str, &[&str]); 2] = [
-    ("sg_open_exit", "syscalls", &["sys_exit_openat", "sys_exit_open", "sys_exit_openat2", "sys_exit_creat"]),
+    (
+        "sg_open_exit",
+        "syscalls",
+        &[
+            "sys_exit_openat",
+            "sys_exit_open",
+            "sys_exit_openat2",
+            "sys_exit_creat",
+        ],
+    ),
     ("sg_connect", "syscalls", &["sys_enter_connect"]),
 ];
 
@@ -69,7 +78,15 @@ fn ensure_tracefs() -> Result<(), Error> {
     }
     let target = c"/sys/kernel/tracing";
     // SAFETY: all pointers are valid NUL-terminated strings; data is null.
-    let rc = unsafe { libc::mount(c"tracefs".as_ptr(), target.as_ptr(), c"tracefs".as_ptr(), 0, std::ptr::null()) };
+    let rc = unsafe {
+        libc::mount(
+            c"tracefs".as_ptr(),
+            target.as_ptr(),
+            c"tracefs".as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
     if rc != 0 {
         let err = std::io::Error::last_os_error();
         return Err(Error::Tracefs(format!(
@@ -85,7 +102,10 @@ fn ensure_tracefs() -> Result<(), Error> {
 }
 
 fn raise_memlock() {
-    let lim = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+    let lim = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
     // SAFETY: lim is a valid rlimit. Failure only matters on kernels < 5.11 (memcg accounting).
     unsafe {
         libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim);
@@ -105,9 +125,17 @@ fn program_err(program: &str, what: &str, e: impl std::error::Error) -> Error {
     let lines: Vec<&str> = msg.lines().collect();
     if lines.len() > 40 {
         let tail = lines[lines.len() - 25..].join("\n");
-        msg = format!("{}\n[... {} lines of verifier log ...]\n{tail}", lines[0], lines.len() - 26);
+        msg = format!(
+            "{}\n[... {} lines of verifier log ...]\n{tail}",
+            lines[0],
+            lines.len() - 26
+        );
     }
-    Error::Program { program: program.to_string(), what: what.to_string(), detail: msg }
+    Error::Program {
+        program: program.to_string(),
+        what: what.to_string(),
+        detail: msg,
+    }
 }
 
 pub(crate) fn load(rules: &[PathRule]) -> Result<Loaded, Error> {
@@ -121,9 +149,11 @@ pub(crate) fn load(rules: &[PathRule]) -> Result<Loaded, Error> {
         .map_err(|e| program_err("(object)", "load the eBPF object", e))?;
 
     {
-        let map = ebpf.map_mut("sensitive_paths").ok_or_else(|| Error::Internal("map sensitive_paths missing".into()))?;
-        let mut paths: BpfHashMap<_, PathKey, u32> =
-            BpfHashMap::try_from(map).map_err(|e| Error::Internal(format!("sensitive_paths: {e}")))?;
+        let map = ebpf
+            .map_mut("sensitive_paths")
+            .ok_or_else(|| Error::Internal("map sensitive_paths missing".into()))?;
+        let mut paths: BpfHashMap<_, PathKey, u32> = BpfHashMap::try_from(map)
+            .map_err(|e| Error::Internal(format!("sensitive_paths: {e}")))?;
         for r in rules {
             paths
                 .insert(r.key(), r.class, 0)
@@ -137,8 +167,10 @@ pub(crate) fn load(rules: &[PathRule]) -> Result<Loaded, Error> {
             .ok_or_else(|| Error::Internal(format!("program {name} missing from the object")))?
             .try_into()
             .map_err(|e| program_err(name, "find", e))?;
-        prog.load(tp, &btf).map_err(|e| program_err(name, &format!("load tp_btf/{tp}"), e))?;
-        prog.attach().map_err(|e| program_err(name, &format!("attach tp_btf/{tp}"), e))?;
+        prog.load(tp, &btf)
+            .map_err(|e| program_err(name, &format!("load tp_btf/{tp}"), e))?;
+        prog.attach()
+            .map_err(|e| program_err(name, &format!("attach tp_btf/{tp}"), e))?;
     }
     for (name, category, tps) in TRACEPOINTS {
         let prog: &mut TracePoint = ebpf
@@ -146,16 +178,24 @@ pub(crate) fn load(rules: &[PathRule]) -> Result<Loaded, Error> {
             .ok_or_else(|| Error::Internal(format!("program {name} missing from the object")))?
             .try_into()
             .map_err(|e| program_err(name, "find", e))?;
-        prog.load().map_err(|e| program_err(name, &format!("load tracepoint/{category}/{}", tps[0]), e))?;
+        prog.load()
+            .map_err(|e| program_err(name, &format!("load tracepoint/{category}/{}", tps[0]), e))?;
         for tp in tps {
             // Optional tracepoints (open, creat: absent on some architectures) may be missing;
             // the first one of each program is required.
-            let exists = Path::new("/sys/kernel/tracing/events").join(category).join(tp).exists()
-                || Path::new("/sys/kernel/debug/tracing/events").join(category).join(tp).exists();
+            let exists = Path::new("/sys/kernel/tracing/events")
+                .join(category)
+                .join(tp)
+                .exists()
+                || Path::new("/sys/kernel/debug/tracing/events")
+                    .join(category)
+                    .join(tp)
+                    .exists();
             if !exists && *tp != tps[0] {
                 continue;
             }
-            prog.attach(category, tp).map_err(|e| program_err(name, &format!("attach tracepoint/{category}/{tp}"), e))?;
+            prog.attach(category, tp)
+                .map_err(|e| program_err(name, &format!("attach tracepoint/{category}/{tp}"), e))?;
         }
     }
 
@@ -166,12 +206,26 @@ pub(crate) fn load(rules: &[PathRule]) -> Result<Loaded, Error> {
     unsafe {
         libc::malloc_trim(0);
     }
-    let ring = RingBuf::try_from(ebpf.take_map("events").ok_or_else(|| Error::Internal("map events missing".into()))?)
-        .map_err(|e| Error::Internal(format!("events ring buffer: {e}")))?;
-    let counters = PerCpuArray::try_from(ebpf.take_map("counters").ok_or_else(|| Error::Internal("map counters missing".into()))?)
-        .map_err(|e| Error::Internal(format!("counters: {e}")))?;
-    let consumer = Array::try_from(ebpf.take_map("consumer").ok_or_else(|| Error::Internal("map consumer missing".into()))?)
-        .map_err(|e| Error::Internal(format!("consumer: {e}")))?;
+    let ring = RingBuf::try_from(
+        ebpf.take_map("events")
+            .ok_or_else(|| Error::Internal("map events missing".into()))?,
+    )
+    .map_err(|e| Error::Internal(format!("events ring buffer: {e}")))?;
+    let counters = PerCpuArray::try_from(
+        ebpf.take_map("counters")
+            .ok_or_else(|| Error::Internal("map counters missing".into()))?,
+    )
+    .map_err(|e| Error::Internal(format!("counters: {e}")))?;
+    let consumer = Array::try_from(
+        ebpf.take_map("consumer")
+            .ok_or_else(|| Error::Internal("map consumer missing".into()))?,
+    )
+    .map_err(|e| Error::Internal(format!("consumer: {e}")))?;
     let _ = CTR_MAX;
-    Ok(Loaded { _ebpf: ebpf, ring, counters, consumer })
+    Ok(Loaded {
+        _ebpf: ebpf,
+        ring,
+        counters,
+        consumer,
+    })
 }

@@ -28,17 +28,30 @@ impl PathRule {
     pub fn new(gparent: &str, parent: &str, leaf: &str, class: u32) -> Result<Self, String> {
         for n in [gparent, parent, leaf] {
             if n.is_empty() || n.len() >= KEY_NAME || n.contains('/') || n.contains('\0') {
-                return Err(format!("path rule name {n:?}: must be 1..=31 bytes, no '/' or NUL"));
+                return Err(format!(
+                    "path rule name {n:?}: must be 1..=31 bytes, no '/' or NUL"
+                ));
             }
         }
         if class != CLASS_CREDENTIAL && class != CLASS_PERSISTENCE {
-            return Err(format!("path rule class {class}: must be 1 (credential) or 2 (persistence)"));
+            return Err(format!(
+                "path rule class {class}: must be 1 (credential) or 2 (persistence)"
+            ));
         }
-        Ok(PathRule { gparent: gparent.into(), parent: parent.into(), leaf: leaf.into(), class })
+        Ok(PathRule {
+            gparent: gparent.into(),
+            parent: parent.into(),
+            leaf: leaf.into(),
+            class,
+        })
     }
 
     pub(crate) fn key(&self) -> PathKey {
-        PathKey { gparent: name_bytes(&self.gparent), parent: name_bytes(&self.parent), leaf: name_bytes(&self.leaf) }
+        PathKey {
+            gparent: name_bytes(&self.gparent),
+            parent: name_bytes(&self.parent),
+            leaf: name_bytes(&self.leaf),
+        }
     }
 }
 

@@ -64,7 +64,9 @@ pub fn container_id(cgroup: &str) -> Option<String> {
 }
 
 fn read_link(p: &Path) -> String {
-    fs::read_link(p).map(|l| l.to_string_lossy().into_owned()).unwrap_or_default()
+    fs::read_link(p)
+        .map(|l| l.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Reads one process; None if it is gone or unreadable.
@@ -87,7 +89,11 @@ pub fn read_process(host: &HostInfo, pid: u32) -> Option<ProcInfo> {
         start_ticks: stat.start_ticks,
         start_ns: ticks_to_ns(stat.start_ticks),
         entity_id: host.entity_id(pid, stat.start_ticks),
-        name: if executable.is_empty() { stat.comm.into() } else { basename(&executable).into() },
+        name: if executable.is_empty() {
+            stat.comm.into()
+        } else {
+            basename(&executable).into()
+        },
         executable: executable.into(),
         cwd: read_link(&dir.join("cwd")).into(),
         uid,
@@ -108,7 +114,9 @@ pub fn basename(path: &str) -> &str {
 
 /// Adds every process in /proc to the table, parents linked. Returns how many were read.
 pub fn seed(table: &mut ProcTable, host: &HostInfo) -> usize {
-    let Ok(dir) = fs::read_dir("/proc") else { return 0 };
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return 0;
+    };
     let mut procs: Vec<ProcInfo> = dir
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter_map(|pid| read_process(host, pid))
@@ -132,7 +140,8 @@ mod tests {
 
     #[test]
     fn parses_stat_with_odd_comm() {
-        let s = "1234 (a) b (c)) S 1 1234 1234 34816 1234 4194560 0 0 0 0 0 0 0 0 20 0 1 0 98765 0 0";
+        let s =
+            "1234 (a) b (c)) S 1 1234 1234 34816 1234 4194560 0 0 0 0 0 0 0 0 20 0 1 0 98765 0 0";
         let st = parse_stat(s).unwrap();
         assert_eq!(st.comm, "a) b (c)");
         assert_eq!(st.ppid, 1);
@@ -145,9 +154,18 @@ mod tests {
     #[test]
     fn container_ids() {
         let id = "a".repeat(64);
-        assert_eq!(container_id(&format!("0::/system.slice/docker-{id}.scope")), Some(id.clone()));
-        assert_eq!(container_id(&format!("cri-containerd-{id}.scope")), Some(id.clone()));
-        assert_eq!(container_id(&format!("/kubepods/besteffort/pod1/{id}")), Some(id));
+        assert_eq!(
+            container_id(&format!("0::/system.slice/docker-{id}.scope")),
+            Some(id.clone())
+        );
+        assert_eq!(
+            container_id(&format!("cri-containerd-{id}.scope")),
+            Some(id.clone())
+        );
+        assert_eq!(
+            container_id(&format!("/kubepods/besteffort/pod1/{id}")),
+            Some(id)
+        );
         assert_eq!(container_id("0::/user.slice/session-1.scope"), None);
     }
 
@@ -156,7 +174,9 @@ mod tests {
         let host = HostInfo::detect();
         let mut t = ProcTable::new(65536, 1);
         assert!(seed(&mut t, &host) > 1);
-        let me = t.by_pid(std::process::id()).expect("this test process is in the table");
+        let me = t
+            .by_pid(std::process::id())
+            .expect("this test process is in the table");
         assert!(me.parent.is_some(), "linked to its parent");
         assert!(!me.args().is_empty());
         assert_eq!(me.entity_id, host.entity_id(me.pid, me.start_ticks));

@@ -151,10 +151,12 @@ pub enum DecodeError {
 }
 
 fn u16_at(b: &[u8], off: usize) -> u16 {
-    b.get(off..off + 2).map_or(0, |s| u16::from_ne_bytes([s[0], s[1]]))
+    b.get(off..off + 2)
+        .map_or(0, |s| u16::from_ne_bytes([s[0], s[1]]))
 }
 fn u32_at(b: &[u8], off: usize) -> u32 {
-    b.get(off..off + 4).map_or(0, |s| u32::from_ne_bytes([s[0], s[1], s[2], s[3]]))
+    b.get(off..off + 4)
+        .map_or(0, |s| u32::from_ne_bytes([s[0], s[1], s[2], s[3]]))
 }
 fn u64_at(b: &[u8], off: usize) -> u64 {
     b.get(off..off + 8).map_or(0, |s| {
@@ -178,7 +180,10 @@ fn slice(b: &[u8], off: usize, len: usize) -> &[u8] {
 
 /// Path components written leaf first, each NUL-terminated, into "/a/b/leaf".
 pub fn path_from_components(b: &[u8]) -> String {
-    let mut parts: Vec<&[u8]> = b.split(|&c| c == 0).filter(|p| !p.is_empty() && *p != b"/").collect();
+    let mut parts: Vec<&[u8]> = b
+        .split(|&c| c == 0)
+        .filter(|p| !p.is_empty() && *p != b"/")
+        .collect();
     if parts.is_empty() {
         return "/".to_string();
     }
@@ -197,7 +202,9 @@ pub fn split_argv(b: &[u8]) -> Vec<String> {
     if b.is_empty() {
         return Vec::new();
     }
-    b.split(|&c| c == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect()
+    b.split(|&c| c == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
 }
 
 fn header(b: &[u8]) -> Header {
@@ -214,7 +221,11 @@ fn header(b: &[u8]) -> Header {
 
 fn need(kind: u32, b: &[u8], n: usize) -> Result<(), DecodeError> {
     if b.len() < n {
-        return Err(DecodeError::Short { kind, len: b.len(), need: n });
+        return Err(DecodeError::Short {
+            kind,
+            len: b.len(),
+            need: n,
+        });
     }
     Ok(())
 }
@@ -244,8 +255,16 @@ pub fn decode(b: &[u8]) -> Result<Record, DecodeError> {
                 argc: u32_at(b, o + 24),
                 args: split_argv(slice(b, data + exe_len + cwd_len, argv_len.min(ARGV_MAX))),
                 args_truncated: flags & FLAG_ARGV_TRUNCATED != 0,
-                executable: if exe_len == 0 { String::new() } else { path_from_components(slice(b, data, exe_len)) },
-                cwd: if cwd_len == 0 { String::new() } else { path_from_components(slice(b, data + exe_len, cwd_len)) },
+                executable: if exe_len == 0 {
+                    String::new()
+                } else {
+                    path_from_components(slice(b, data, exe_len))
+                },
+                cwd: if cwd_len == 0 {
+                    String::new()
+                } else {
+                    path_from_components(slice(b, data + exe_len, cwd_len))
+                },
                 cgroup_id: u64_at(b, o + 40),
                 comm: cstr(slice(b, comm_off, COMM_MAX)),
                 cgroup_name: cstr(slice(b, cg_off, CGROUP_MAX)),
@@ -262,7 +281,10 @@ pub fn decode(b: &[u8]) -> Result<Record, DecodeError> {
         }
         KIND_EXIT => {
             need(hdr.kind, b, EXIT_LEN)?;
-            Ok(Record::Exit(ExitRecord { exit_code: u32_at(b, HDR_LEN), hdr }))
+            Ok(Record::Exit(ExitRecord {
+                exit_code: u32_at(b, HDR_LEN),
+                hdr,
+            }))
         }
         KIND_FILE => {
             need(hdr.kind, b, FILE_FIXED)?;
@@ -288,7 +310,12 @@ pub fn decode(b: &[u8]) -> Result<Record, DecodeError> {
                 x.copy_from_slice(a);
                 IpAddr::V6(Ipv6Addr::from(x))
             };
-            Ok(Record::Connect(ConnectRecord { port: u16_at(b, o + 2), sock_type: u16_at(b, o + 4), addr, hdr }))
+            Ok(Record::Connect(ConnectRecord {
+                port: u16_at(b, o + 2),
+                sock_type: u16_at(b, o + 4),
+                addr,
+                hdr,
+            }))
         }
         k => Err(DecodeError::UnknownKind(k)),
     }
@@ -300,7 +327,10 @@ mod tests {
 
     #[test]
     fn path_components_reverse() {
-        assert_eq!(path_from_components(b"id_rsa\0.ssh\0root\0"), "/root/.ssh/id_rsa");
+        assert_eq!(
+            path_from_components(b"id_rsa\0.ssh\0root\0"),
+            "/root/.ssh/id_rsa"
+        );
         assert_eq!(path_from_components(b""), "/");
         assert_eq!(path_from_components(b"/\0"), "/");
     }
@@ -320,7 +350,10 @@ mod tests {
         b[0] = 99;
         assert_eq!(decode(&b), Err(DecodeError::UnknownKind(99)));
         b[0] = KIND_EXEC as u8;
-        assert!(matches!(decode(&b), Err(DecodeError::Short { kind: 1, .. })));
+        assert!(matches!(
+            decode(&b),
+            Err(DecodeError::Short { kind: 1, .. })
+        ));
     }
 
     #[test]
@@ -332,7 +365,9 @@ mod tests {
         b[42..44].copy_from_slice(&4444u16.to_ne_bytes());
         b[44..46].copy_from_slice(&1u16.to_ne_bytes());
         b[48..52].copy_from_slice(&[127, 0, 0, 1]);
-        let Record::Connect(c) = decode(&b).unwrap() else { panic!("not a connect") };
+        let Record::Connect(c) = decode(&b).unwrap() else {
+            panic!("not a connect")
+        };
         assert_eq!(c.hdr.pid, 42);
         assert_eq!(c.port, 4444);
         assert_eq!(c.addr, IpAddr::V4(Ipv4Addr::LOCALHOST));

@@ -122,9 +122,22 @@ impl Sensor {
         let host = HostInfo::detect();
         let mut table = ProcTable::new(config.table_capacity, config.exit_grace.as_nanos() as u64);
         let seeded = procfs::seed(&mut table, &host);
-        let stats = SensorStats { seeded, ..Default::default() };
+        let stats = SensorStats {
+            seeded,
+            ..Default::default()
+        };
         let now = Instant::now();
-        Ok(Sensor { loaded, table, host, users: Users::load(), config, stats, last_reap: now, last_batch: now, asleep: false })
+        Ok(Sensor {
+            loaded,
+            table,
+            host,
+            users: Users::load(),
+            config,
+            stats,
+            last_reap: now,
+            last_batch: now,
+            asleep: false,
+        })
     }
 
     pub fn host(&self) -> &HostInfo {
@@ -152,7 +165,11 @@ impl Sensor {
 
     /// Handles what is in the ring buffer; when it is empty, waits up to `timeout` for records
     /// (checking every `poll_interval`). Returns the number of events handed to `f`.
-    pub fn poll(&mut self, timeout: Duration, f: &mut dyn FnMut(Event, EventMeta)) -> Result<usize, Error> {
+    pub fn poll(
+        &mut self,
+        timeout: Duration,
+        f: &mut dyn FnMut(Event, EventMeta),
+    ) -> Result<usize, Error> {
         let deadline = Instant::now() + timeout;
         loop {
             let n = self.drain(f);
@@ -190,8 +207,15 @@ impl Sensor {
     }
 
     fn wait(&self, d: Duration) -> Result<(), Error> {
-        let mut pfd = libc::pollfd { fd: self.loaded.ring.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        let ts = libc::timespec { tv_sec: d.as_secs() as libc::time_t, tv_nsec: d.subsec_nanos() as libc::c_long };
+        let mut pfd = libc::pollfd {
+            fd: self.loaded.ring.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ts = libc::timespec {
+            tv_sec: d.as_secs() as libc::time_t,
+            tv_nsec: d.subsec_nanos() as libc::c_long,
+        };
         // SAFETY: pfd and ts are valid for the call; no signal mask is given.
         let rc = unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) };
         if rc < 0 {
@@ -214,11 +238,21 @@ impl Sensor {
             match rec {
                 Ok(rec) => {
                     let ktime_ns = rec.header().ktime_ns;
-                    self.stats.latency.record_ns(received_ns.saturating_sub(ktime_ns));
+                    self.stats
+                        .latency
+                        .record_ns(received_ns.saturating_sub(ktime_ns));
                     if let Some((ev, kind, pid)) = self.handle(rec) {
                         self.stats.events += 1;
                         handed += 1;
-                        f(ev, EventMeta { kind, ktime_ns, received_ns, pid });
+                        f(
+                            ev,
+                            EventMeta {
+                                kind,
+                                ktime_ns,
+                                received_ns,
+                                pid,
+                            },
+                        );
                     }
                 }
                 Err(_) => self.stats.decode_errors += 1,
@@ -250,7 +284,11 @@ impl Sensor {
     }
 
     fn builder(&self) -> Builder<'_> {
-        Builder { host: &self.host, users: &self.users, table: &self.table }
+        Builder {
+            host: &self.host,
+            users: &self.users,
+            table: &self.table,
+        }
     }
 
     fn handle(&mut self, rec: Record) -> Option<(Event, EventKind, u32)> {
@@ -270,7 +308,11 @@ impl Sensor {
                     .as_ref()
                     .and_then(|p| p.parent)
                     .or_else(|| self.table.by_pid(e.hdr.ppid).map(|p| p.key()));
-                let name: &str = if e.executable.is_empty() { &e.comm } else { basename(&e.executable) };
+                let name: &str = if e.executable.is_empty() {
+                    &e.comm
+                } else {
+                    basename(&e.executable)
+                };
                 let mut p = ProcInfo {
                     pid: e.hdr.pid,
                     ppid: e.hdr.ppid,
@@ -291,14 +333,20 @@ impl Sensor {
                 let argc = (e.argc as usize).max(e.args.len());
                 p.set_args(&e.args, argc);
                 self.table.insert(p.clone());
-                let ev = self.builder().exec(e.hdr.ktime_ns, &p, &e.args, argc, e.args_truncated);
+                let ev = self
+                    .builder()
+                    .exec(e.hdr.ktime_ns, &p, &e.args, argc, e.args_truncated);
                 Some((ev, EventKind::Exec, e.hdr.pid))
             }
             Record::Fork(fk) => {
                 self.stats.forks += 1;
                 let ticks = ns_to_ticks(fk.hdr.start_boottime);
                 let pkey = (fk.hdr.ppid, ns_to_ticks(fk.parent_start_boottime));
-                let pkey = if self.table.get(pkey).is_some() { pkey } else { self.process_key(fk.hdr.ppid, fk.parent_start_boottime) };
+                let pkey = if self.table.get(pkey).is_some() {
+                    pkey
+                } else {
+                    self.process_key(fk.hdr.ppid, fk.parent_start_boottime)
+                };
                 let mut child = self.table.get(pkey).cloned().unwrap_or_default();
                 child.pid = fk.hdr.pid;
                 child.ppid = fk.hdr.ppid;
@@ -314,7 +362,11 @@ impl Sensor {
                 if !self.config.emit_forks {
                     return None;
                 }
-                Some((self.builder().fork(fk.hdr.ktime_ns, &child), EventKind::Fork, fk.hdr.pid))
+                Some((
+                    self.builder().fork(fk.hdr.ktime_ns, &child),
+                    EventKind::Fork,
+                    fk.hdr.pid,
+                ))
             }
             Record::Exit(x) => {
                 self.stats.exits += 1;
@@ -331,7 +383,11 @@ impl Sensor {
                             ..Default::default()
                         },
                     };
-                    Some((self.builder().exit(x.hdr.ktime_ns, &p, x.exit_code), EventKind::Exit, x.hdr.pid))
+                    Some((
+                        self.builder().exit(x.hdr.ktime_ns, &p, x.exit_code),
+                        EventKind::Exit,
+                        x.hdr.pid,
+                    ))
                 } else {
                     None
                 };
@@ -351,7 +407,11 @@ impl Sensor {
                 self.stats.connects += 1;
                 let key = self.process_key(c.hdr.pid, c.hdr.start_boottime);
                 let p = self.table.get(key).cloned().unwrap_or_default();
-                Some((self.builder().connect(&c, &p), EventKind::Network, c.hdr.pid))
+                Some((
+                    self.builder().connect(&c, &p),
+                    EventKind::Network,
+                    c.hdr.pid,
+                ))
             }
         }
     }

@@ -173,7 +173,12 @@ impl ProcTable {
     }
 
     pub fn stats(&self) -> TableStats {
-        TableStats { len: self.entries.len(), capacity: self.capacity, evictions: self.evictions, reaped: self.reaped }
+        TableStats {
+            len: self.entries.len(),
+            capacity: self.capacity,
+            evictions: self.evictions,
+            reaped: self.reaped,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -194,7 +199,9 @@ impl ProcTable {
 
     /// The newest process with this pid.
     pub fn by_pid(&self, pid: u32) -> Option<&ProcInfo> {
-        self.current.get(&pid).and_then(|&s| self.entries.get(&(pid, s)))
+        self.current
+            .get(&pid)
+            .and_then(|&s| self.entries.get(&(pid, s)))
     }
 
     pub fn parent_of(&self, p: &ProcInfo) -> Option<&ProcInfo> {
@@ -251,7 +258,9 @@ impl ProcTable {
 
     fn adjust_children(&mut self, parent: Option<Key>, add: bool) {
         let Some(pk) = parent else { return };
-        let Some(p) = self.entries.get_mut(&pk) else { return };
+        let Some(p) = self.entries.get_mut(&pk) else {
+            return;
+        };
         if add {
             p.children += 1;
         } else {
@@ -281,7 +290,10 @@ impl ProcTable {
                 break;
             }
             self.reap_queue.pop_front();
-            let removable = self.entries.get(&key).is_some_and(|p| p.exited.is_some() && p.children == 0);
+            let removable = self
+                .entries
+                .get(&key)
+                .is_some_and(|p| p.exited.is_some() && p.children == 0);
             if removable {
                 self.remove(key);
                 self.reaped += 1;
@@ -301,8 +313,11 @@ impl ProcTable {
     /// Frees about 1% of the capacity: exited entries first, then the oldest live ones.
     fn make_room(&mut self) {
         let want = (self.capacity / 100).max(1);
-        let mut cands: Vec<(bool, u64, Key)> =
-            self.entries.values().map(|p| (p.exited.is_none(), p.seq, p.key())).collect();
+        let mut cands: Vec<(bool, u64, Key)> = self
+            .entries
+            .values()
+            .map(|p| (p.exited.is_none(), p.seq, p.key()))
+            .collect();
         cands.sort_unstable();
         for (_, _, key) in cands.into_iter().take(want) {
             self.remove(key);
@@ -316,7 +331,13 @@ mod tests {
     use super::*;
 
     fn proc(pid: u32, start: u64, parent: Option<Key>) -> ProcInfo {
-        ProcInfo { pid, start_ticks: start, name: format!("p{pid}").into(), parent, ..Default::default() }
+        ProcInfo {
+            pid,
+            start_ticks: start,
+            name: format!("p{pid}").into(),
+            parent,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -326,19 +347,29 @@ mod tests {
         t.insert(proc(10, 5, Some((1, 1))));
         t.insert(proc(11, 6, Some((10, 5))));
         let child = t.get((11, 6)).unwrap().clone();
-        let names: Vec<_> = t.ancestors(&child, 8).iter().map(|p| p.name.to_string()).collect();
+        let names: Vec<_> = t
+            .ancestors(&child, 8)
+            .iter()
+            .map(|p| p.name.to_string())
+            .collect();
         assert_eq!(names, vec!["p10", "p1"]);
 
         t.mark_exited((10, 5), 100);
         t.reap(1000);
-        assert!(t.get((10, 5)).is_some(), "parent kept while its child lives");
+        assert!(
+            t.get((10, 5)).is_some(),
+            "parent kept while its child lives"
+        );
         t.mark_exited((11, 6), 1000);
         t.reap(1005);
         assert!(t.get((11, 6)).is_some(), "kept during grace");
         t.reap(1010);
         assert!(t.get((11, 6)).is_none());
         t.reap(1011);
-        assert!(t.get((10, 5)).is_none(), "parent reaped once its last child is gone");
+        assert!(
+            t.get((10, 5)).is_none(),
+            "parent reaped once its last child is gone"
+        );
         assert_eq!(t.stats().reaped, 2);
         assert_eq!(t.stats().evictions, 0);
     }

@@ -22,7 +22,8 @@ fn committed_object_matches_a_fresh_build() {
         String::from_utf8_lossy(&res.stderr)
     );
     let fresh = std::fs::read(&obj).expect("reading the fresh object");
-    let committed = std::fs::read(bpf.join("spawnguard.bpf.o")).expect("reading the committed object");
+    let committed =
+        std::fs::read(bpf.join("spawnguard.bpf.o")).expect("reading the committed object");
     assert!(
         fresh == committed,
         "bpf/spawnguard.bpf.o differs from a fresh build of bpf/spawnguard.bpf.c ({} vs {} bytes): \

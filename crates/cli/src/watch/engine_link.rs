@@ -25,7 +25,11 @@ pub fn build(
     config: Option<&Path>,
     max_alerts_per_minute: u64,
 ) -> anyhow::Result<Built> {
-    let report = if dirs.is_empty() { spawnguard_rules::load_builtin() } else { spawnguard_rules::load_dirs(dirs) };
+    let report = if dirs.is_empty() {
+        spawnguard_rules::load_builtin()
+    } else {
+        spawnguard_rules::load_dirs(dirs)
+    };
     summarise_load(&report);
     anyhow::ensure!(!report.rules.is_empty(), "no rule could be loaded");
     let env = match config {
@@ -35,7 +39,8 @@ pub fn build(
             None => EnvConfig::default(),
         },
     };
-    std::fs::create_dir_all(state_dir).with_context(|| format!("--state {}: cannot create it", state_dir.display()))?;
+    std::fs::create_dir_all(state_dir)
+        .with_context(|| format!("--state {}: cannot create it", state_dir.display()))?;
     let cfg = EngineConfig {
         state_dir: Some(state_dir.to_path_buf()),
         learn,
@@ -48,13 +53,22 @@ pub fn build(
         Ok(e) => e,
         Err(EngineError::History(h)) => anyhow::bail!("{h}"),
     };
-    let rules = report.rules.iter().map(|r| (r.rule.name.clone(), r.rule.rule_id.clone())).collect();
-    Ok(Built { rule_count: report.rules.len(), engine, rules })
+    let rules = report
+        .rules
+        .iter()
+        .map(|r| (r.rule.name.clone(), r.rule.rule_id.clone()))
+        .collect();
+    Ok(Built {
+        rule_count: report.rules.len(),
+        engine,
+        rules,
+    })
 }
 
 /// Reads an environment config: TOML (`[[hosts]]`), or the JSON form `{"hosts": [...]}`.
 fn read_env_config(p: &Path) -> anyhow::Result<EnvConfig> {
-    let text = std::fs::read_to_string(p).with_context(|| format!("cannot read config {}", p.display()))?;
+    let text = std::fs::read_to_string(p)
+        .with_context(|| format!("cannot read config {}", p.display()))?;
     let parsed = if text.trim_start().starts_with('{') {
         serde_json::from_str::<serde_json::Value>(&text)
             .map_err(|e| e.to_string())
@@ -85,7 +99,11 @@ fn summarise_load(report: &spawnguard_rules::LoadReport) {
         "spawnguard watch: loaded {} rules; skipped {}{}; {} with errors",
         report.rules.len(),
         report.skipped.len(),
-        if skipped.is_empty() { String::new() } else { format!(" ({})", skipped.join(", ")) },
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", skipped.join(", "))
+        },
         errors.len()
     );
 }

@@ -27,7 +27,12 @@ pub fn usage() -> Usage {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     };
-    Usage { user: tv(ru.ru_utime), system: tv(ru.ru_stime), peak_rss_kib: field("VmHWM:"), rss_kib: field("VmRSS:") }
+    Usage {
+        user: tv(ru.ru_utime),
+        system: tv(ru.ru_stime),
+        peak_rss_kib: field("VmHWM:"),
+        rss_kib: field("VmRSS:"),
+    }
 }
 
 /// The engine's side of the counters.
@@ -43,7 +48,8 @@ pub struct Counts {
 }
 
 fn pct(h: &LatencyHistogram, p: f64) -> String {
-    h.percentile_us(p).map_or("-".into(), |v| format!("{v:.0}µs"))
+    h.percentile_us(p)
+        .map_or("-".into(), |v| format!("{v:.0}µs"))
 }
 
 /// One line of counters.
@@ -82,7 +88,12 @@ pub fn line(s: &SensorStats, c: &Counts, alert_latency: &LatencyHistogram) -> St
 }
 
 /// The final counters as JSON (for the benchmark harness).
-pub fn json(s: &SensorStats, c: &Counts, alert_latency: &LatencyHistogram, wall: Duration) -> serde_json::Value {
+pub fn json(
+    s: &SensorStats,
+    c: &Counts,
+    alert_latency: &LatencyHistogram,
+    wall: Duration,
+) -> serde_json::Value {
     let u = usage();
     serde_json::json!({
         "wall_s": wall.as_secs_f64(),

@@ -25,14 +25,22 @@ pub enum RuleCheck {
 
 /// Entity ids of the emulated tree: every process an event of the run names.
 fn tree_ids(r: &Run) -> HashSet<String> {
-    r.events.iter().filter_map(|e| e.get_str("process.entity_id").map(str::to_string)).collect()
+    r.events
+        .iter()
+        .filter_map(|e| e.get_str("process.entity_id").map(str::to_string))
+        .collect()
 }
 
 /// Alerts raised on the emulated tree.
 fn tree_alerts<'a>(alerts: &'a [Recent], ids: &HashSet<String>) -> Vec<&'a Recent> {
     alerts
         .iter()
-        .filter(|a| a.doc.pointer("/process/entity_id").and_then(|v| v.as_str()).is_some_and(|id| ids.contains(id)))
+        .filter(|a| {
+            a.doc
+                .pointer("/process/entity_id")
+                .and_then(|v| v.as_str())
+                .is_some_and(|id| ids.contains(id))
+        })
         .collect()
 }
 
@@ -60,14 +68,24 @@ pub fn run(
     let mut failed = 0;
     let mut ran = 0;
     let mut not_run = 0;
-    println!("{:<28} {:<7} {:<58} {:>9} {:>9}  result", "emulation", "sensor", "expected rule", "seen", "alert");
+    println!(
+        "{:<28} {:<7} {:<58} {:>9} {:>9}  result",
+        "emulation", "sensor", "expected rule", "seen", "alert"
+    );
     for em in emulate::all() {
         if stop.load(Ordering::Relaxed) {
             break;
         }
         if let Some(why) = emulate::unavailable_reason(em.scenario) {
             not_run += 1;
-            println!("{:<28} {:<7} {:<58} {:>9} {:>9}  not run: {why}", em.name, "-", first_label(&em), "-", "-");
+            println!(
+                "{:<28} {:<7} {:<58} {:>9} {:>9}  not run: {why}",
+                em.name,
+                "-",
+                first_label(&em),
+                "-",
+                "-"
+            );
             continue;
         }
         watcher.recent_alerts.clear();
@@ -93,8 +111,11 @@ pub fn run(
             let got: Vec<&str> = alerts.iter().map(|a| a.rule.as_str()).collect();
             let pass = r.observed && got.is_empty();
             ok &= pass;
-            let what =
-                if got.is_empty() { "(benign) no alert".to_string() } else { format!("(benign) ALERTS: {got:?}") };
+            let what = if got.is_empty() {
+                "(benign) no alert".to_string()
+            } else {
+                format!("(benign) ALERTS: {got:?}")
+            };
             lines.push((what, "-".to_string(), pass));
         }
         for rule in em.expected_rules {
@@ -112,7 +133,11 @@ pub fn run(
             failed += 1;
         }
         for (i, (what, t, pass)) in lines.iter().enumerate() {
-            let (name, s, after) = if i == 0 { (em.name, seen, seen_after.as_str()) } else { ("", "", "") };
+            let (name, s, after) = if i == 0 {
+                (em.name, seen, seen_after.as_str())
+            } else {
+                ("", "", "")
+            };
             println!(
                 "{:<28} {:<7} {:<58} {:>9} {:>9}  {}",
                 name,
@@ -145,7 +170,10 @@ pub fn run(
 }
 
 fn first_label(em: &Emulation) -> &'static str {
-    em.expected_rules.first().copied().unwrap_or("(benign: no alert)")
+    em.expected_rules
+        .first()
+        .copied()
+        .unwrap_or("(benign: no alert)")
 }
 
 #[cfg(test)]
@@ -168,8 +196,14 @@ mod tests {
         let ids: HashSet<String> = ["x".to_string()].into_iter().collect();
         let t = tree_alerts(&alerts, &ids);
         assert_eq!(t.len(), 1);
-        let loaded = vec![("A".to_string(), "id-A".to_string()), ("B".to_string(), "id-B".to_string())];
-        assert_eq!(check_rule("A", &t, &loaded), RuleCheck::Fired(Duration::from_millis(1)));
+        let loaded = vec![
+            ("A".to_string(), "id-A".to_string()),
+            ("B".to_string(), "id-B".to_string()),
+        ];
+        assert_eq!(
+            check_rule("A", &t, &loaded),
+            RuleCheck::Fired(Duration::from_millis(1))
+        );
         assert_eq!(check_rule("B", &t, &loaded), RuleCheck::Missed);
         assert_eq!(check_rule("C", &t, &loaded), RuleCheck::NotLoaded);
     }
