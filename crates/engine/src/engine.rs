@@ -34,6 +34,10 @@ pub struct EngineConfig {
     pub commit_interval: Duration,
     /// Cap on pending partial sequences per sequence rule.
     pub max_sequence_partials: usize,
+    /// Processes remembered (per host, by entity id) for ancestry and model-file linking;
+    /// the oldest are forgotten first. A live sensor whose events carry their ancestors needs
+    /// far fewer than a hunt over recorded telemetry.
+    pub context_processes: usize,
     pub scanner: Option<Arc<dyn ModelScanner>>,
 }
 
@@ -47,6 +51,7 @@ impl Default for EngineConfig {
             commit_every: 10_000,
             commit_interval: Duration::from_secs(1),
             max_sequence_partials: 100_000,
+            context_processes: 100_000,
             scanner: None,
         }
     }
@@ -168,7 +173,8 @@ impl Engine {
     pub fn with_history(rules: &[LoadedRule], config: EngineConfig, history: History) -> Engine {
         let screen = Arc::new(Screen::new(rules));
         let rts: Vec<RuleRt> = rules.iter().map(|lr| rule_runtime(lr, &config)).collect();
-        let mut context = StreamContext::default();
+        let procs = config.context_processes.max(1);
+        let mut context = StreamContext::new(procs, procs.div_ceil(2));
         context.scanner = config.scanner.clone();
         Engine {
             screen,

@@ -47,6 +47,9 @@ pub fn build(
         env,
         max_alerts_per_minute,
         scanner: Some(crate::model_link::ScanLink::new()),
+        // Live events carry their ancestry from the sensor's process table; the engine's own
+        // process memory only fills gaps, so it is kept small (the RSS target is for watch).
+        context_processes: 8_192,
         ..EngineConfig::default()
     };
     let engine = match Engine::new(&report.rules, cfg) {
