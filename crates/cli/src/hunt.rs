@@ -112,7 +112,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         spawnguard_rules::load_dirs(&args.rules)
     };
-    summarise_load(&report);
+    summarise_load("spawnguard", &report);
     if report.rules.is_empty() {
         anyhow::bail!("no rule could be loaded");
     }
@@ -216,7 +216,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
 }
 
 /// Reads an environment config: TOML (`[[hosts]]`), or the JSON form `{"hosts": [...]}`.
-fn read_env_config(p: &std::path::Path) -> anyhow::Result<EnvConfig> {
+pub(crate) fn read_env_config(p: &std::path::Path) -> anyhow::Result<EnvConfig> {
     let text = std::fs::read_to_string(p)
         .with_context(|| format!("cannot read config {}", p.display()))?;
     let parsed = if text.trim_start().starts_with('{') {
@@ -250,14 +250,15 @@ fn report_bad(progress: &Option<indicatif::ProgressBar>, b: &BadRecord) {
     }
 }
 
-fn summarise_load(report: &spawnguard_rules::LoadReport) {
+/// Says on stderr, after `who: `, how many rules loaded, were skipped (by type) or have errors.
+pub(crate) fn summarise_load(who: &str, report: &spawnguard_rules::LoadReport) {
     let errors: Vec<_> = report.errors().collect();
     for p in errors.iter().take(SHOWN_BAD) {
-        eprintln!("spawnguard: rule problem: {p}");
+        eprintln!("{who}: rule problem: {p}");
     }
     if errors.len() > SHOWN_BAD {
         eprintln!(
-            "spawnguard: … and {} more rule problems (run `spawnguard rules validate`)",
+            "{who}: … and {} more rule problems (run `spawnguard rules validate`)",
             errors.len() - SHOWN_BAD
         );
     }
@@ -267,7 +268,7 @@ fn summarise_load(report: &spawnguard_rules::LoadReport) {
     }
     let skipped: Vec<String> = by_type.iter().map(|(t, n)| format!("{n} {t}")).collect();
     eprintln!(
-        "spawnguard: loaded {} rules; skipped {}{}; {} with errors",
+        "{who}: loaded {} rules; skipped {}{}; {} with errors",
         report.rules.len(),
         report.skipped.len(),
         if skipped.is_empty() {

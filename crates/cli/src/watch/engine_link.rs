@@ -1,12 +1,10 @@
 //! Builds the detection engine for `watch`: the same rules, environment config, history store
 //! and model-file scanner as `hunt`.
 
+use crate::hunt::{read_env_config, summarise_load};
 use anyhow::Context;
 use spawnguard_engine::{Engine, EngineConfig, EngineError, EnvConfig};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-const SHOWN_PROBLEMS: usize = 20;
 
 /// What the engine was built from.
 pub struct Built {
@@ -30,7 +28,7 @@ pub fn build(
     } else {
         spawnguard_rules::load_dirs(dirs)
     };
-    summarise_load(&report);
+    summarise_load("spawnguard watch", &report);
     anyhow::ensure!(!report.rules.is_empty(), "no rule could be loaded");
     let env = match config {
         Some(p) => read_env_config(p)?,
@@ -66,47 +64,4 @@ pub fn build(
         engine,
         rules,
     })
-}
-
-/// Reads an environment config: TOML (`[[hosts]]`), or the JSON form `{"hosts": [...]}`.
-fn read_env_config(p: &Path) -> anyhow::Result<EnvConfig> {
-    let text = std::fs::read_to_string(p)
-        .with_context(|| format!("cannot read config {}", p.display()))?;
-    let parsed = if text.trim_start().starts_with('{') {
-        serde_json::from_str::<serde_json::Value>(&text)
-            .map_err(|e| e.to_string())
-            .and_then(|v| EnvConfig::from_json(&v))
-    } else {
-        EnvConfig::from_toml(&text)
-    };
-    parsed.map_err(|e| anyhow::anyhow!("config {}: {e}", p.display()))
-}
-
-fn summarise_load(report: &spawnguard_rules::LoadReport) {
-    let errors: Vec<_> = report.errors().collect();
-    for p in errors.iter().take(SHOWN_PROBLEMS) {
-        eprintln!("spawnguard watch: rule problem: {p}");
-    }
-    if errors.len() > SHOWN_PROBLEMS {
-        eprintln!(
-            "spawnguard watch: … and {} more rule problems (run `spawnguard rules validate`)",
-            errors.len() - SHOWN_PROBLEMS
-        );
-    }
-    let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
-    for s in &report.skipped {
-        *by_type.entry(s.rule_type.as_str()).or_default() += 1;
-    }
-    let skipped: Vec<String> = by_type.iter().map(|(t, n)| format!("{n} {t}")).collect();
-    eprintln!(
-        "spawnguard watch: loaded {} rules; skipped {}{}; {} with errors",
-        report.rules.len(),
-        report.skipped.len(),
-        if skipped.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", skipped.join(", "))
-        },
-        errors.len()
-    );
 }
