@@ -8,6 +8,7 @@
 //! is null, else true; `or` dually; `not null` is null; `NullAsFalse` turns null into false.
 
 use spawnguard_event::Event;
+use spawnguard_query::eval::{and3, or3};
 use spawnguard_query::ir::Pred;
 use std::collections::HashMap;
 
@@ -110,36 +111,8 @@ impl Node {
                     }
                 }
             }
-            Node::And(ns) => {
-                let mut null = false;
-                for n in ns {
-                    match n.eval(ev, leaves, memo) {
-                        Some(false) => return Some(false),
-                        None => null = true,
-                        Some(true) => {}
-                    }
-                }
-                if null {
-                    None
-                } else {
-                    Some(true)
-                }
-            }
-            Node::Or(ns) => {
-                let mut null = false;
-                for n in ns {
-                    match n.eval(ev, leaves, memo) {
-                        Some(true) => return Some(true),
-                        None => null = true,
-                        Some(false) => {}
-                    }
-                }
-                if null {
-                    None
-                } else {
-                    Some(false)
-                }
-            }
+            Node::And(ns) => and3(ns.iter().map(|n| n.eval(ev, leaves, memo))),
+            Node::Or(ns) => or3(ns.iter().map(|n| n.eval(ev, leaves, memo))),
             Node::Not(n) => n.eval(ev, leaves, memo).map(|b| !b),
             Node::NullAsFalse(n) => Some(n.eval(ev, leaves, memo).unwrap_or(false)),
         }

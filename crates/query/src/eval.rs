@@ -21,36 +21,8 @@ impl Pred {
     pub fn eval(&self, ev: &Event) -> Option<bool> {
         match self {
             Pred::Const(c) => *c,
-            Pred::And(ps) => {
-                let mut null = false;
-                for p in ps {
-                    match p.eval(ev) {
-                        Some(false) => return Some(false),
-                        None => null = true,
-                        Some(true) => {}
-                    }
-                }
-                if null {
-                    None
-                } else {
-                    Some(true)
-                }
-            }
-            Pred::Or(ps) => {
-                let mut null = false;
-                for p in ps {
-                    match p.eval(ev) {
-                        Some(true) => return Some(true),
-                        None => null = true,
-                        Some(false) => {}
-                    }
-                }
-                if null {
-                    None
-                } else {
-                    Some(false)
-                }
-            }
+            Pred::And(ps) => and3(ps.iter().map(|p| p.eval(ev))),
+            Pred::Or(ps) => or3(ps.iter().map(|p| p.eval(ev))),
             Pred::Not(p) => p.eval(ev).map(|b| !b),
             Pred::NullAsFalse(p) => Some(p.eval(ev).unwrap_or(false)),
             Pred::Exists(f) => Some(ev.has(f)),
@@ -117,6 +89,42 @@ impl Pred {
                 }
             }
         }
+    }
+}
+
+/// Three-valued `and`, evaluating lazily: false as soon as a part is false, else null if
+/// any part was null, else true.
+pub fn and3(parts: impl Iterator<Item = Option<bool>>) -> Option<bool> {
+    let mut null = false;
+    for p in parts {
+        match p {
+            Some(false) => return Some(false),
+            None => null = true,
+            Some(true) => {}
+        }
+    }
+    if null {
+        None
+    } else {
+        Some(true)
+    }
+}
+
+/// Three-valued `or`, evaluating lazily: true as soon as a part is true, else null if any
+/// part was null, else false.
+pub fn or3(parts: impl Iterator<Item = Option<bool>>) -> Option<bool> {
+    let mut null = false;
+    for p in parts {
+        match p {
+            Some(true) => return Some(true),
+            None => null = true,
+            Some(false) => {}
+        }
+    }
+    if null {
+        None
+    } else {
+        Some(false)
     }
 }
 
