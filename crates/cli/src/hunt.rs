@@ -60,6 +60,10 @@ pub struct Args {
     /// Only read and parse the input (benchmark baseline); no rules run
     #[arg(long, hide = true)]
     pub parse_only: bool,
+    /// Parse every record in full instead of only the fields rules read (reference
+    /// behaviour for tests and benchmarks; same alerts, slower)
+    #[arg(long, hide = true)]
+    pub full_parse: bool,
     /// Input files: NDJSON (plain, gzip, zstd), JSON arrays, Elasticsearch hits; `-` is stdin
     #[arg(value_name = "FILE")]
     pub files: Vec<String>,
@@ -149,6 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         env,
         max_alerts_per_minute: args.max_alerts_per_minute,
         scanner: Some(crate::model_link::ScanLink::new()),
+        project: !args.full_parse,
         ..EngineConfig::default()
     };
     let mut engine = match Engine::new(&report.rules, config) {

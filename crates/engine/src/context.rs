@@ -138,6 +138,35 @@ impl Default for Observer {
 }
 
 impl Observer {
+    /// Every field [`Observer::observe`] reads.
+    pub fn fields(&self) -> Vec<FieldPath> {
+        let p = &self.paths;
+        [
+            &p.entity_id,
+            &p.pid,
+            &p.name,
+            &p.executable,
+            &p.command_line,
+            &p.args,
+            &p.user,
+            &p.parent_entity_id,
+            &p.p_pid,
+            &p.p_name,
+            &p.p_executable,
+            &p.p_command_line,
+            &p.p_args,
+            &p.ancestry,
+            &p.host_id,
+            &p.host_name,
+            &p.category,
+            &p.file_path,
+            &p.timestamp,
+        ]
+        .into_iter()
+        .cloned()
+        .collect()
+    }
+
     /// `None` when the event teaches the context nothing (no process entity id).
     pub fn observe(&self, ev: &Event) -> Option<Observation> {
         observation(&self.paths, ev)

@@ -4,6 +4,7 @@ use crate::alert::{alert_uuid, event_identity, Alert, ThresholdResult};
 use crate::config::EnvConfig;
 use crate::context::{ModelScanner, StreamContext};
 use crate::history::{term_key, History, HistoryError};
+use crate::lazy::LazyEvent;
 use crate::screen::{Prepared, PreparedEvent, Screen, ScreenScratch};
 use crate::suppress::{Suppressor, Verdict};
 use crate::terms::combinations;
@@ -39,6 +40,9 @@ pub struct EngineConfig {
     /// far fewer than a hunt over recorded telemetry.
     pub context_processes: usize,
     pub scanner: Option<Arc<dyn ModelScanner>>,
+    /// Parse lines into the projection of the fields rules read, and in full only for alerts
+    /// (see [`crate::lazy`]); `false` parses every line in full (the reference behaviour).
+    pub project: bool,
 }
 
 impl Default for EngineConfig {
@@ -53,6 +57,7 @@ impl Default for EngineConfig {
             max_sequence_partials: 100_000,
             context_processes: 100_000,
             scanner: None,
+            project: true,
         }
     }
 }
@@ -96,8 +101,8 @@ enum Kind {
         window_ns: i64,
     },
     Threshold(Box<ThresholdState>),
-    Sequence(Box<SequenceMatcher<Arc<Event>>>),
-    Sample(Box<SampleMatcher<Arc<Event>>>),
+    Sequence(Box<SequenceMatcher<Arc<LazyEvent>>>),
+    Sample(Box<SampleMatcher<Arc<LazyEvent>>>),
 }
 
 struct ThresholdState {
@@ -127,12 +132,12 @@ struct RuleRt {
 /// A rule's candidate alert before suppression and enrichment.
 struct Candidate {
     rule: usize,
-    event: Arc<Event>,
+    event: Arc<LazyEvent>,
     time_ns: i64,
     source: Option<(Arc<str>, u64)>,
     new_terms: Option<Vec<String>>,
     threshold: Option<ThresholdResult>,
-    group: Vec<Arc<Event>>,
+    group: Vec<Arc<LazyEvent>>,
     identity: String,
 }
 
@@ -171,7 +176,12 @@ impl Engine {
     }
 
     pub fn with_history(rules: &[LoadedRule], config: EngineConfig, history: History) -> Engine {
-        let screen = Arc::new(Screen::new(rules));
+        let screen = Screen::new(rules);
+        let screen = Arc::new(if config.project {
+            screen
+        } else {
+            screen.without_projection()
+        });
         let rts: Vec<RuleRt> = rules.iter().map(|lr| rule_runtime(lr, &config)).collect();
         let procs = config.context_processes.max(1);
         let mut context = StreamContext::new(procs, procs.div_ceil(2));
@@ -275,7 +285,7 @@ impl Engine {
         let mut must_commit = false;
         for &ri in &hits {
             let ri = ri as usize;
-            let ts = self.event_time(ri, &event);
+            let ts = self.event_time(ri, event.view());
             self.max_time = self.max_time.max(ts);
             match self.rule_step(ri, &event, ts, &source, &mut cands) {
                 Ok(c) => must_commit |= c,
@@ -333,14 +343,15 @@ impl Engine {
     fn rule_step(
         &mut self,
         ri: usize,
-        event: &Arc<Event>,
+        event: &Arc<LazyEvent>,
         ts: i64,
         source: &Option<(Arc<str>, u64)>,
         cands: &mut Vec<Candidate>,
     ) -> Result<bool, HistoryError> {
         let learn = self.learn;
         let rt = &mut self.rules[ri];
-        let cand = |event: Arc<Event>, identity: String| Candidate {
+        let view = event.view();
+        let cand = |event: Arc<LazyEvent>, identity: String| Candidate {
             rule: ri,
             event,
             time_ns: ts,
@@ -354,14 +365,14 @@ impl Engine {
             Kind::Event => {
                 rt.stats.matched += 1;
                 if !learn {
-                    cands.push(cand(event.clone(), event_identity(event)));
+                    cands.push(cand(event.clone(), event_identity(&event.full())));
                 }
                 Ok(false)
             }
             Kind::NewTerms { fields, window_ns } => {
                 rt.stats.matched += 1;
                 let mut first_new: Option<Vec<String>> = None;
-                for combo in combinations(event, fields) {
+                for combo in combinations(view, fields) {
                     let key = term_key(&rt.rule.rule_id, &combo);
                     let last = self.history.get(&key)?;
                     let is_new = match last {
@@ -379,7 +390,7 @@ impl Engine {
                 }
                 match first_new {
                     Some(nt) => {
-                        let id = format!("{}|{}", event_identity(event), nt.join("\u{1f}"));
+                        let id = format!("{}|{}", event_identity(&event.full()), nt.join("\u{1f}"));
                         let mut c = cand(event.clone(), id);
                         c.new_terms = Some(nt);
                         cands.push(c);
@@ -393,7 +404,7 @@ impl Engine {
                 let groups = if th.fields.is_empty() {
                     vec![Vec::new()]
                 } else {
-                    combinations(event, &th.fields)
+                    combinations(view, &th.fields)
                 };
                 for g in groups {
                     let st = th.groups.entry(g.clone()).or_insert_with(|| Group {
@@ -412,7 +423,7 @@ impl Engine {
                     }
                     st.count += 1;
                     for (i, (f, _)) in th.cardinality.iter().enumerate() {
-                        for v in crate::terms::field_values(event, f) {
+                        for v in crate::terms::field_values(view, f) {
                             if let Some(set) = st.distinct.get_mut(i) {
                                 if set.len() < 100_000 {
                                     set.insert(v);
@@ -463,7 +474,7 @@ impl Engine {
                 Ok(false)
             }
             Kind::Sequence(m) => {
-                let matches = m.push(event, ts, event.clone());
+                let matches = m.push(view, ts, event.clone());
                 if self.stats.events_read % 4096 == 0 {
                     m.expire(ts);
                 }
@@ -473,7 +484,7 @@ impl Engine {
                         continue;
                     }
                     let last = sm.items.last().cloned().unwrap_or_else(|| event.clone());
-                    let id: Vec<String> = sm.items.iter().map(|e| event_identity(e)).collect();
+                    let id: Vec<String> = sm.items.iter().map(|e| event_identity(&e.full())).collect();
                     let mut c = cand(last, id.join("|"));
                     c.time_ns = sm.timestamps.last().copied().unwrap_or(ts);
                     c.group = sm.items;
@@ -482,13 +493,13 @@ impl Engine {
                 Ok(false)
             }
             Kind::Sample(m) => {
-                for sm in m.push(event, event.clone()) {
+                for sm in m.push(view, event.clone()) {
                     rt.stats.matched += 1;
                     if learn {
                         continue;
                     }
                     let last = sm.items.last().cloned().unwrap_or_else(|| event.clone());
-                    let id: Vec<String> = sm.items.iter().map(|e| event_identity(e)).collect();
+                    let id: Vec<String> = sm.items.iter().map(|e| event_identity(&e.full())).collect();
                     let mut c = cand(last, id.join("|"));
                     c.group = sm.items;
                     cands.push(c);
@@ -500,7 +511,8 @@ impl Engine {
 
     fn finish_candidate(&mut self, c: Candidate) -> Option<Alert> {
         let rt = &mut self.rules[c.rule];
-        match rt.suppress.check(&c.event, c.time_ns) {
+        let event = c.event.full();
+        match rt.suppress.check(&event, c.time_ns) {
             Verdict::Emit => {}
             Verdict::Suppress => {
                 rt.stats.suppressed += 1;
@@ -508,18 +520,18 @@ impl Engine {
             }
         }
         rt.stats.alerts += 1;
-        let host_env = self.env.host_env(&c.event);
-        let ancestry = self.context.ancestry(&c.event);
-        let model_files = self.context.model_files(&c.event, &ancestry);
+        let host_env = self.env.host_env(&event);
+        let ancestry = self.context.ancestry(&event);
+        let model_files = self.context.model_files(&event, &ancestry);
         Some(Alert {
             uuid: alert_uuid(&rt.rule.rule_id, &c.identity),
             rule: rt.rule.clone(),
-            event: c.event,
+            event,
             time_ns: c.time_ns,
             source: c.source,
             new_terms: c.new_terms,
             threshold: c.threshold,
-            group: c.group,
+            group: c.group.iter().map(|e| e.full()).collect(),
             host_env,
             ancestry,
             model_files,
@@ -540,7 +552,7 @@ impl Engine {
                     let Some(last) = sm.items.last().cloned() else {
                         continue;
                     };
-                    let id: Vec<String> = sm.items.iter().map(|e| event_identity(e)).collect();
+                    let id: Vec<String> = sm.items.iter().map(|e| event_identity(&e.full())).collect();
                     cands.push(Candidate {
                         rule: ri,
                         time_ns: sm.timestamps.last().copied().unwrap_or(0),

@@ -18,6 +18,7 @@ pub mod context;
 mod engine;
 pub mod history;
 pub mod keyindex;
+pub mod lazy;
 
 /// Example telemetry shipped with the project (`examples/telemetry/incident.ndjson`).
 pub mod example {

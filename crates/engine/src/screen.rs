@@ -12,9 +12,10 @@
 
 use crate::context::{Observation, Observer};
 use crate::keyindex::KeyIndex;
+use crate::lazy::LazyEvent;
 use crate::shared::{Leaves, Memo, Node};
 use spawnguard_event::reader::{parse_record, BadRecord};
-use spawnguard_event::{Event, FieldPath};
+use spawnguard_event::{Event, FieldPath, Projection};
 use spawnguard_query::ir::{CmpOp, Literal, Pred};
 use spawnguard_query::matcher::PatternKind;
 use spawnguard_query::prefilter::{Prefilter, Req, Scratch};
@@ -41,7 +42,7 @@ pub enum Prepared {
 pub struct PreparedEvent {
     /// The event, when some rule needs it (`hits` not empty); otherwise it is dropped where
     /// it was screened (on a worker thread, where it was allocated).
-    pub event: Option<Event>,
+    pub event: Option<LazyEvent>,
     /// What the stream context learns from the event, extracted while screening.
     pub observation: Option<Observation>,
     /// The event's `@timestamp` (the stream clock).
@@ -67,6 +68,10 @@ pub struct Screen {
     category_field: FieldPath,
     observer: Observer,
     timestamp_field: FieldPath,
+    /// The fields any rule, the stream context or the stateful engine reads from an event
+    /// before it becomes an alert: lines are parsed into this projection, and in full only
+    /// for alerts (see [`crate::lazy`]). `None`: always parse in full.
+    projection: Option<Projection>,
 }
 
 /// Per-thread scratch space for [`Screen`].
@@ -106,6 +111,32 @@ pub fn required_categories(p: &Pred, field: &str) -> Option<Vec<String>> {
         }
         _ => None,
     }
+}
+
+/// Every field read before an event becomes an alert: rule conditions, join keys and
+/// timestamps, new-terms and threshold fields, `timestamp_override`, the category index and
+/// the stream context. (Alerts, their identity, suppression and host labels read the whole
+/// document.)
+fn needed_fields(rules: &[LoadedRule], observer: &Observer) -> Vec<String> {
+    let mut fields: Vec<FieldPath> = observer.fields();
+    fields.push(FieldPath::new("event.category"));
+    fields.push(FieldPath::new("@timestamp"));
+    for r in rules {
+        r.query.fields(&mut fields);
+        let rule = &r.rule;
+        fields.extend(rule.timestamp_override.as_deref().map(FieldPath::new));
+        if let Some(nt) = &rule.new_terms {
+            fields.extend(nt.fields.iter().map(|f| FieldPath::new(f)));
+        }
+        if let Some(t) = &rule.threshold {
+            fields.extend(t.fields.iter().map(|f| FieldPath::new(f)));
+            fields.extend(t.cardinality.iter().map(|c| FieldPath::new(&c.field)));
+        }
+    }
+    let mut out: Vec<String> = fields.iter().map(|f| f.as_str().to_string()).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 impl Screen {
@@ -181,6 +212,8 @@ impl Screen {
                 }
             }
         }
+        let observer = Observer::default();
+        let projection = Some(Projection::new(needed_fields(rules, &observer)));
         Screen {
             prefilter: Prefilter::new(&reqs),
             categories,
@@ -190,9 +223,22 @@ impl Screen {
             leaves,
             keys,
             category_field: FieldPath::new(category_field),
-            observer: Observer::default(),
+            observer,
             timestamp_field: FieldPath::new("@timestamp"),
+            projection,
         }
+    }
+
+    /// Parses every line in full instead of projecting it (the reference behaviour, kept
+    /// for tests that check the projection changes nothing).
+    pub fn without_projection(mut self) -> Screen {
+        self.projection = None;
+        self
+    }
+
+    /// How many fields lines are projected onto (`None`: parsed in full).
+    pub fn projected_fields(&self) -> Option<usize> {
+        self.projection.as_ref().map(Projection::len)
     }
 
     /// Rules with a known category set, and how many need every event.
@@ -231,26 +277,37 @@ impl Screen {
                 Ok(_) => Prepared::Skipped,
             };
         }
-        match parse_record(file, line, bytes) {
-            Err(bad) => Prepared::Bad(bad),
-            Ok(ev) => Prepared::Event(self.screen_event(
-                ev,
-                Some((file.clone(), line)),
-                Some(&scratch.prefilter),
-                &mut scratch.memo,
-                &mut scratch.keyed,
-            )),
-        }
+        let projected = self
+            .projection
+            .as_ref()
+            .and_then(|p| p.project(bytes))
+            .map(Event::new);
+        let (ev, raw) = match projected {
+            Some(view) => (view, Some(bytes)),
+            None => match parse_record(file, line, bytes) {
+                Err(bad) => return Prepared::Bad(bad),
+                Ok(ev) => (ev, None),
+            },
+        };
+        Prepared::Event(self.screen_event(
+            ev,
+            raw,
+            Some((file.clone(), line)),
+            Some(&scratch.prefilter),
+            &mut scratch.memo,
+            &mut scratch.keyed,
+        ))
     }
 
     /// Screens an already parsed event (every rule is a prefilter candidate).
     pub fn prepare_event(&self, ev: Event, source: Option<(Arc<str>, u64)>) -> PreparedEvent {
-        self.screen_event(ev, source, None, &mut Memo::default(), &mut Vec::new())
+        self.screen_event(ev, None, source, None, &mut Memo::default(), &mut Vec::new())
     }
 
     fn screen_event(
         &self,
         ev: Event,
+        raw: Option<&[u8]>,
         source: Option<(Arc<str>, u64)>,
         scanned: Option<&Scratch>,
         memo: &mut Memo,
@@ -299,7 +356,10 @@ impl Screen {
         let observation = self.observer.observe(&ev);
         let timestamp_ns = ev.first(&self.timestamp_field).and_then(timestamp_ns);
         PreparedEvent {
-            event: (!hits.is_empty()).then_some(ev),
+            event: (!hits.is_empty()).then(|| match raw {
+                Some(raw) => LazyEvent::projected(ev, raw),
+                None => LazyEvent::whole(ev),
+            }),
             observation,
             timestamp_ns,
             source,

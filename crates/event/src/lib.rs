@@ -7,9 +7,11 @@
 //! array matches" falls out of the lookup.
 
 mod path;
+pub mod project;
 pub mod reader;
 
 pub use path::FieldPath;
+pub use project::Projection;
 pub use serde_json::{Map, Number, Value};
 use smallvec::SmallVec;
 

@@ -102,6 +102,29 @@ pub enum Pipe {
 
 impl Query {
     /// The bytes any event that matters to this query must contain (see [`crate::prefilter`]).
+    /// Every field the query reads: conditions, join keys, timestamp and tiebreaker.
+    pub fn fields(&self, out: &mut Vec<FieldPath>) {
+        let stages = |out: &mut Vec<FieldPath>, stages: &mut dyn Iterator<Item = &Stage>| {
+            for st in stages {
+                st.pred.fields(out);
+                out.extend(st.by.iter().cloned());
+            }
+        };
+        match &self.kind {
+            QueryKind::Event(p) => p.fields(out),
+            QueryKind::Sequence(s) => {
+                out.extend(s.by.iter().cloned());
+                stages(out, &mut s.stages.iter().chain(s.until.iter()));
+            }
+            QueryKind::Sample(s) => {
+                out.extend(s.by.iter().cloned());
+                stages(out, &mut s.stages.iter());
+            }
+        }
+        out.push(self.timestamp_field.clone());
+        out.extend(self.tiebreaker_field.iter().cloned());
+    }
+
     pub fn requirement(&self) -> Req {
         match &self.kind {
             QueryKind::Event(p) => Req::of(p),
