@@ -154,6 +154,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         max_alerts_per_minute: args.max_alerts_per_minute,
         scanner: Some(crate::model_link::ScanLink::new()),
         project: !args.full_parse,
+        // Files are a batch: alerts that depend on new history wait for the periodic commit
+        // (at most a second of processing) instead of one sync each; none is printed before
+        // its history is durable. A stream on stdin may pause at any line, so there every
+        // such alert is committed and printed at once.
+        hold_alerts_for_commit: (!args.files.iter().any(|f| f == "-"))
+            .then(|| EngineConfig::default().commit_interval),
         ..EngineConfig::default()
     };
     let mut engine = match Engine::new(&report.rules, config) {

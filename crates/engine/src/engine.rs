@@ -43,6 +43,11 @@ pub struct EngineConfig {
     /// Parse lines into the projection of the fields rules read, and in full only for alerts
     /// (see [`crate::lazy`]); `false` parses every line in full (the reference behaviour).
     pub project: bool,
+    /// `None`: the history is committed before any alert that depends on it is handed back
+    /// (one sync per such alert; what a live sensor wants). `Some(d)`: such alerts, and every
+    /// alert after them (order is kept), are held until the next commit, made at most `d`
+    /// after the first held alert: the same guarantee, with one sync per `d` for a batch.
+    pub hold_alerts_for_commit: Option<Duration>,
 }
 
 impl Default for EngineConfig {
@@ -58,6 +63,7 @@ impl Default for EngineConfig {
             context_processes: 100_000,
             scanner: None,
             project: true,
+            hold_alerts_for_commit: None,
         }
     }
 }
@@ -158,6 +164,10 @@ pub struct Engine {
     stats: Stats,
     scratch: ScreenScratch,
     file: Option<Arc<str>>,
+    hold_for: Option<Duration>,
+    /// Alerts waiting for the commit that makes their history durable, and since when.
+    held: Vec<Alert>,
+    held_since: Option<Instant>,
 }
 
 const MINUTE_NS: i64 = 60_000_000_000;
@@ -205,6 +215,9 @@ impl Engine {
             max_time: i64::MIN,
             scratch: ScreenScratch::default(),
             file: None,
+            hold_for: config.hold_alerts_for_commit,
+            held: Vec::new(),
+            held_since: None,
         }
     }
 
@@ -244,6 +257,35 @@ impl Engine {
     /// handed in input order.
     pub fn process_prepared(&mut self, p: Prepared) -> Result<Vec<Alert>, BadRecord> {
         self.stats.events_read += 1;
+        let out = self.process_one(p)?;
+        if self.held.is_empty() {
+            return Ok(out);
+        }
+        self.held.extend(out);
+        if self
+            .held_since
+            .is_some_and(|t| self.hold_for.is_none_or(|d| t.elapsed() >= d))
+        {
+            self.commit_now();
+            return Ok(self.take_held());
+        }
+        Ok(Vec::new())
+    }
+
+    fn take_held(&mut self) -> Vec<Alert> {
+        self.held_since = None;
+        std::mem::take(&mut self.held)
+    }
+
+    fn commit_now(&mut self) {
+        if let Err(e) = self.history.commit() {
+            eprintln!("spawnguard: history: {e}");
+        }
+        self.since_commit = 0;
+        self.last_commit = Instant::now();
+    }
+
+    fn process_one(&mut self, p: Prepared) -> Result<Vec<Alert>, BadRecord> {
         match p {
             Prepared::Skipped => {
                 self.stats.skipped_prefilter += 1;
@@ -301,8 +343,11 @@ impl Engine {
         }
         if !out.is_empty() && self.history.pending() > 0 && must_commit {
             // An alert is about to be handed back: its terms must be durable first.
-            if let Err(e) = self.history.commit() {
-                eprintln!("spawnguard: history: {e}");
+            if self.hold_for.is_some() {
+                self.held.append(&mut out);
+                self.held_since.get_or_insert_with(Instant::now);
+            } else {
+                self.commit_now();
             }
         }
         out
@@ -316,11 +361,7 @@ impl Engine {
         if self.since_commit >= self.commit_every
             || self.last_commit.elapsed() >= self.commit_interval
         {
-            if let Err(e) = self.history.commit() {
-                eprintln!("spawnguard: history: {e}");
-            }
-            self.since_commit = 0;
-            self.last_commit = Instant::now();
+            self.commit_now();
         }
     }
 
@@ -484,7 +525,8 @@ impl Engine {
                         continue;
                     }
                     let last = sm.items.last().cloned().unwrap_or_else(|| event.clone());
-                    let id: Vec<String> = sm.items.iter().map(|e| event_identity(&e.full())).collect();
+                    let id: Vec<String> =
+                        sm.items.iter().map(|e| event_identity(&e.full())).collect();
                     let mut c = cand(last, id.join("|"));
                     c.time_ns = sm.timestamps.last().copied().unwrap_or(ts);
                     c.group = sm.items;
@@ -499,7 +541,8 @@ impl Engine {
                         continue;
                     }
                     let last = sm.items.last().cloned().unwrap_or_else(|| event.clone());
-                    let id: Vec<String> = sm.items.iter().map(|e| event_identity(&e.full())).collect();
+                    let id: Vec<String> =
+                        sm.items.iter().map(|e| event_identity(&e.full())).collect();
                     let mut c = cand(last, id.join("|"));
                     c.group = sm.items;
                     cands.push(c);
@@ -552,7 +595,8 @@ impl Engine {
                     let Some(last) = sm.items.last().cloned() else {
                         continue;
                     };
-                    let id: Vec<String> = sm.items.iter().map(|e| event_identity(&e.full())).collect();
+                    let id: Vec<String> =
+                        sm.items.iter().map(|e| event_identity(&e.full())).collect();
                     cands.push(Candidate {
                         rule: ri,
                         time_ns: sm.timestamps.last().copied().unwrap_or(0),
@@ -583,10 +627,11 @@ impl Engine {
                 }
             }
         }
-        if let Err(e) = self.history.commit() {
-            eprintln!("spawnguard: history: {e}");
-        }
-        out
+        self.commit_now();
+        // Alerts held for a commit come first: they are older.
+        let mut all = self.take_held();
+        all.extend(out);
+        all
     }
 
     /// Switches learn mode (record history, raise nothing) on or off from now on: a live

@@ -301,7 +301,14 @@ impl Screen {
 
     /// Screens an already parsed event (every rule is a prefilter candidate).
     pub fn prepare_event(&self, ev: Event, source: Option<(Arc<str>, u64)>) -> PreparedEvent {
-        self.screen_event(ev, None, source, None, &mut Memo::default(), &mut Vec::new())
+        self.screen_event(
+            ev,
+            None,
+            source,
+            None,
+            &mut Memo::default(),
+            &mut Vec::new(),
+        )
     }
 
     fn screen_event(

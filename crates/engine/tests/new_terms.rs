@@ -207,3 +207,47 @@ fn second_writer_is_refused() {
     );
     assert!(msg.contains(&std::process::id().to_string()), "{msg}");
 }
+
+#[test]
+fn held_alerts_wait_for_the_commit_and_keep_their_order() {
+    let r = new_terms_rule("nt-hold", &["process.command_line"], "now-1d");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = |hold: Option<std::time::Duration>| EngineConfig {
+        state_dir: Some(dir.path().to_path_buf()),
+        max_alerts_per_minute: 0,
+        hold_alerts_for_commit: hold,
+        ..EngineConfig::default()
+    };
+    // Held for an hour: nothing comes back while events flow, everything at `finish`, in
+    // input order.
+    let mut e = Engine::new(
+        std::slice::from_ref(&r),
+        cfg(Some(std::time::Duration::from_secs(3600))),
+    )
+    .unwrap();
+    let cmds = ["a", "b", "c"];
+    for (i, c) in cmds.iter().enumerate() {
+        let t = format!("2026-01-01T00:00:0{i}Z");
+        assert!(e.process_event(ev(&t, "h", json!(c))).is_empty());
+    }
+    let out: Vec<String> = e
+        .finish()
+        .iter()
+        .map(|a| a.new_terms.clone().unwrap_or_default().join(","))
+        .collect();
+    assert_eq!(out, ["a", "b", "c"]);
+    drop(e);
+    // The terms were committed before they were handed back: a new engine on the same
+    // state knows them.
+    let mut again = Engine::new(std::slice::from_ref(&r), cfg(None)).unwrap();
+    assert!(again
+        .process_event(ev("2026-01-01T00:01:00Z", "h", json!("b")))
+        .is_empty());
+    // Without holding, an alert comes back with its own event.
+    assert_eq!(
+        again
+            .process_event(ev("2026-01-01T00:02:00Z", "h", json!("d")))
+            .len(),
+        1
+    );
+}

@@ -251,6 +251,11 @@ impl<T: Clone> SequenceMatcher<T> {
         let n = self.positives.len();
         for j in (0..n).rev() {
             let si = self.positives[j];
+            // A later stage only extends a pending sequence: with none pending anywhere,
+            // its condition need not even be evaluated.
+            if j > 0 && self.n_partials == 0 {
+                continue;
+            }
             if !self.stages[si].pred.matches(ev) {
                 continue;
             }
