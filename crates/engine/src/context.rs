@@ -1,9 +1,10 @@
 //! What the stream tells us beyond single events: process ancestry per host and the model
 //! files each process opened. Both are bounded (oldest entries evicted first).
 
+use foldhash::HashMap;
 use serde_json::{json, Value};
 use spawnguard_event::{Event, FieldPath};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -254,10 +255,10 @@ impl StreamContext {
     pub fn new(max_procs: usize, max_file_procs: usize) -> StreamContext {
         StreamContext {
             paths: Paths::new(),
-            procs: HashMap::new(),
+            procs: HashMap::default(),
             proc_order: VecDeque::new(),
             max_procs,
-            files: HashMap::new(),
+            files: HashMap::default(),
             file_order: VecDeque::new(),
             max_file_procs,
             scanner: None,

@@ -8,13 +8,13 @@ use crate::lazy::LazyEvent;
 use crate::screen::{Prepared, PreparedEvent, Screen, ScreenScratch};
 use crate::suppress::{Suppressor, Verdict};
 use crate::terms::combinations;
+use foldhash::HashMap;
 use spawnguard_event::reader::BadRecord;
 use spawnguard_event::{Event, FieldPath};
 use spawnguard_query::query::timestamp_ns;
 use spawnguard_query::sequence::{SampleMatcher, SequenceMatcher};
 use spawnguard_query::QueryKind;
 use spawnguard_rules::{LoadedRule, Rule, RuleType};
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -690,7 +690,7 @@ fn rule_runtime(lr: &LoadedRule, config: &EngineConfig) -> RuleRt {
                         .map(|c| (FieldPath::new(&c.field), c.value))
                         .collect(),
                     window_ns: window_secs_ns(secs),
-                    groups: HashMap::new(),
+                    groups: HashMap::default(),
                 }))
             }
             None => Kind::Event,

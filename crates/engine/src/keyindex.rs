@@ -11,11 +11,11 @@
 //! sensitivity of the test, and non-string values through the same text conversion the
 //! evaluator uses. So a rule whose key is absent from the event cannot match it.
 
+use foldhash::HashMap;
 use spawnguard_event::{Event, FieldPath, Value};
 use spawnguard_query::ir::Pred;
 use spawnguard_query::matcher::PatternKind;
 use spawnguard_query::value::{fold, Val};
-use std::collections::HashMap;
 
 /// Fields that most events of a stream share a value of: keyed on only when nothing better
 /// is required.
@@ -106,7 +106,7 @@ impl KeyIndex {
                     Some(fi) => fi,
                     None => {
                         ix.fields.push(FieldPath::new(&f));
-                        ix.by_value.push(HashMap::new());
+                        ix.by_value.push(HashMap::default());
                         ix.fields.len() - 1
                     }
                 };

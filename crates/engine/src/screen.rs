@@ -14,6 +14,7 @@ use crate::context::{Observation, Observer};
 use crate::keyindex::KeyIndex;
 use crate::lazy::LazyEvent;
 use crate::shared::{Leaves, Memo, Node};
+use foldhash::HashMap;
 use spawnguard_event::reader::{parse_record, BadRecord};
 use spawnguard_event::{Event, FieldPath, Projection};
 use spawnguard_query::ir::{CmpOp, Literal, Pred};
@@ -23,7 +24,6 @@ use spawnguard_query::query::timestamp_ns;
 use spawnguard_query::QueryKind;
 use spawnguard_rules::LoadedRule;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Literal that makes a line interesting to the stream context even if no rule wants it.
@@ -197,7 +197,7 @@ impl Screen {
             })
             .collect();
         let keys = KeyIndex::new(&conds);
-        let mut by_category: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut by_category: HashMap<String, Vec<u32>> = HashMap::default();
         let mut any_category = Vec::new();
         for (i, c) in categories.iter().enumerate() {
             match c {

@@ -16,8 +16,8 @@
 //! the reader unwraps), nesting deeper than [`MAX_DEPTH`], a top level that is not an object,
 //! or any syntax error (the full parser then reports it with its line and column).
 
+use foldhash::HashSet;
 use serde_json::{Map, Number, Value};
-use std::collections::HashSet;
 
 /// Deeper records go to the full parser (whose own limit is 128).
 pub const MAX_DEPTH: usize = 100;

@@ -11,8 +11,8 @@
 
 use crate::value::fold;
 use aho_corasick::AhoCorasick;
+use foldhash::HashSet;
 use memchr::memmem;
-use std::collections::HashSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatternKind {
@@ -77,7 +77,7 @@ impl StrMatcher {
     pub fn with_kinds(patterns: Vec<(PatternKind, String)>, ci: bool) -> Result<Self, String> {
         let mut m = StrMatcher {
             ci,
-            exact: HashSet::new(),
+            exact: HashSet::default(),
             prefixes: Vec::new(),
             suffixes: Vec::new(),
             contains: Contains::None,

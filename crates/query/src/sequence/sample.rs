@@ -17,8 +17,9 @@
 
 use super::{flatten, key_of, Flat, Key, Stats};
 use crate::query::Sample;
+use foldhash::HashMap;
 use spawnguard_event::Event;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Limits and options of a [`SampleMatcher`].
 #[derive(Debug, Clone, Copy)]
@@ -78,7 +79,7 @@ impl<T: Clone> SampleMatcher<T> {
         SampleMatcher {
             stages: flatten(&sample.by, &sample.stages),
             cfg,
-            states: HashMap::new(),
+            states: HashMap::default(),
             order: VecDeque::new(),
             pos: 0,
             stats: Stats::default(),

@@ -34,9 +34,10 @@
 
 use super::{flatten, key_of, Flat, Key, Stats};
 use crate::query::Sequence;
+use foldhash::HashMap;
 use spawnguard_event::Event;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 
 /// Limits on the state a [`SequenceMatcher`] keeps.
 #[derive(Debug, Clone, Copy)]
@@ -174,7 +175,7 @@ impl<T: Clone> SequenceMatcher<T> {
             until,
             maxspan: seq.maxspan_ns.unwrap_or(i64::MAX),
             cfg,
-            states: HashMap::new(),
+            states: HashMap::default(),
             deadlines: BinaryHeap::new(),
             n_partials: 0,
             pos: 0,
