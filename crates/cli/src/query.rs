@@ -10,15 +10,16 @@
 //! * Sequences are returned in the order of their first event, samples in the order of their
 //!   join keys (Elasticsearch's composite aggregation order). `--size` caps the number of
 //!   events, sequences or samples, like the API's `size` (default 10).
-//! * For event queries, lines whose bytes cannot match are skipped before parsing (see
-//!   `spawnguard_query::prefilter`); such lines are therefore not checked for JSON errors.
+//! * For event queries, lines whose bytes cannot match are not parsed (see
+//!   `spawnguard_query::prefilter`), only checked by a validating pass that builds nothing,
+//!   so malformed lines are reported and counted all the same.
 //!   For sequences and samples, only events matching some stage (or `until`) are kept, then
 //!   sorted by timestamp and tiebreaker and fed to the matcher.
 
 mod output;
 
 use anyhow::Context;
-use spawnguard_event::reader::{parse_record, BadRecord, RecordReader};
+use spawnguard_event::reader::{check_record, parse_record, BadRecord, RecordReader};
 use spawnguard_event::Event;
 use spawnguard_query::prefilter::{Prefilter, Scratch};
 use spawnguard_query::query::{timestamp_ns, Pipe};
@@ -132,6 +133,13 @@ impl Input {
             }
         }
         Ok(())
+    }
+
+    /// A line the prefilter skipped: checked, not built.
+    fn check(&mut self, name: &str, line: u64, bytes: &[u8]) {
+        if let Err(bad) = check_record(name, line, bytes) {
+            self.report(&bad);
+        }
     }
 
     fn parse(&mut self, name: &str, line: u64, bytes: &[u8]) -> Option<Event> {
@@ -319,7 +327,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             let mut keep = Keep::new(&q.pipes, args.size, tail);
             input.each(&args.files, |inp, name, line, bytes| {
                 if !prefilter.may_match(bytes, &mut scratch) {
-                    return;
+                    return inp.check(name, line, bytes);
                 }
                 let Some(ev) = inp.parse(name, line, bytes) else {
                     return;
@@ -435,7 +443,7 @@ fn collect(
     let mut hits = Vec::new();
     input.each(&args.files, |inp, name, line, bytes| {
         if !prefilter.may_match(bytes, scratch) {
-            return;
+            return inp.check(name, line, bytes);
         }
         let Some(ev) = inp.parse(name, line, bytes) else {
             return;

@@ -294,7 +294,9 @@ fn bad_truncated_and_wrongly_typed_input_is_reported_and_the_rest_processed() {
     text += &(arrays.to_string() + "\n"); // 5: alert (any element matches)
     text += "[1, 2]\n"; // 6: not an object
     text += "\n"; // 7: blank, ignored
-    text += "{\"@timestamp\": \"2026-11-20T10:"; // 8: cut mid-line
+                  // 8: no literal any rule needs (never parsed), but `{…}` with a missing comma inside.
+    text += "{\"agent\": {\"id\": \"x\"} \"ecs\": 1}\n";
+    text += "{\"@timestamp\": \"2026-11-20T10:"; // 9: cut mid-line
     let input = dir.path().join("bad.ndjson");
     std::fs::write(&input, text).unwrap();
     let state = dir.path().join("state");
@@ -311,14 +313,14 @@ fn bad_truncated_and_wrongly_typed_input_is_reported_and_the_rest_processed() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(alerts(&out).len(), 3, "{err}");
     let name = input.to_str().unwrap();
-    for line in [2, 6, 8] {
+    for line in [2, 6, 8, 9] {
         assert!(
             err.contains(&format!("{name}:{line}:")),
             "line {line} not reported in {err}"
         );
     }
-    assert!(err.contains("bad lines 3"), "{err}");
-    assert!(err.contains("events read 7"), "{err}");
+    assert!(err.contains("bad lines 4"), "{err}");
+    assert!(err.contains("events read 8"), "{err}");
 
     // A gzip file cut in the middle: what was readable is processed, the cut is reported.
     let events: Vec<Value> = (0..3000)

@@ -130,13 +130,17 @@ fn malformed_lines_are_reported_and_skipped() {
     // Line 3 passes the byte prefilter (it mentions process and python) but is not JSON.
     data.extend(b"{\"process\": python3}\n");
     data.extend(ndjson(&sample_events()[3..4]));
+    // Line 5 cannot match (no literal the query needs), so it is never parsed; it is still
+    // checked, and reported: `{…}` with a missing comma inside.
+    data.extend(b"{\"event\": {\"kind\": \"x\"} \"host\": 1}\n");
     let f = d.file("in.ndjson", &data);
     let out = run(&[PY_SHELL, &f]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(ids(&out), vec![4, 2, 1]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("{f}:3:")), "stderr: {err}");
-    assert!(err.contains("1 malformed line(s) skipped"), "stderr: {err}");
+    assert!(err.contains(&format!("{f}:5:")), "stderr: {err}");
+    assert!(err.contains("2 malformed line(s) skipped"), "stderr: {err}");
 }
 
 #[test]

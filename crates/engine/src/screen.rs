@@ -15,7 +15,7 @@ use crate::keyindex::KeyIndex;
 use crate::lazy::LazyEvent;
 use crate::shared::{Leaves, Memo, Node};
 use foldhash::HashMap;
-use spawnguard_event::reader::{parse_record, BadRecord};
+use spawnguard_event::reader::{check_record, parse_record, BadRecord};
 use spawnguard_event::{Event, FieldPath, Projection};
 use spawnguard_query::ir::{CmpOp, Literal, Pred};
 use spawnguard_query::matcher::PatternKind;
@@ -266,15 +266,11 @@ impl Screen {
         // index hands the rule this event (see `screen_event`).
         let any = self.prefilter.scan(bytes, &mut scratch.prefilter);
         if !any {
-            // Not parsed, but still checked cheaply: a record that is not `{…}` (truncated,
-            // not an object) is parsed to report exactly what is wrong. A skipped line that
-            // is `{…}` but invalid inside is not detected (that would cost the parse).
-            if bytes.first() == Some(&b'{') && bytes.last() == Some(&b'}') {
-                return Prepared::Skipped;
-            }
-            return match parse_record(file, line, bytes) {
+            // Not built, but still checked (one validating pass that allocates nothing), so
+            // that a malformed line is reported and counted even when no rule could match it.
+            return match check_record(file, line, bytes) {
                 Err(bad) => Prepared::Bad(bad),
-                Ok(_) => Prepared::Skipped,
+                Ok(()) => Prepared::Skipped,
             };
         }
         let projected = self

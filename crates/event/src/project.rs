@@ -84,6 +84,27 @@ impl Projection {
     }
 }
 
+/// Whether `bytes` is one JSON object, checked in one pass that builds nothing. `false`
+/// also for the cases the projection hands over (control bytes, deep nesting): the caller
+/// then asks the full parser, which has the last word and the precise error.
+pub fn is_plain_object(bytes: &[u8]) -> bool {
+    if bytes.iter().any(|&b| b < 0x20) || std::str::from_utf8(bytes).is_err() {
+        return false;
+    }
+    let mut sc = Scanner {
+        b: bytes,
+        i: 0,
+        path: String::new(),
+        depth: 0,
+    };
+    sc.ws();
+    if sc.peek() != Some(b'{') || sc.skip().is_none() {
+        return false;
+    }
+    sc.ws();
+    sc.i == bytes.len()
+}
+
 struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
@@ -461,6 +482,25 @@ mod tests {
         ];
         for d in docs {
             check(d, FIELDS);
+        }
+    }
+
+    #[test]
+    fn plain_objects_are_told_from_everything_else() {
+        assert!(is_plain_object(
+            br#"{"a":[1,{"b":"c\"d"}],"e":null,"f":-1.5e3}"#
+        ));
+        assert!(is_plain_object(b" {} "));
+        for bad in [
+            &br#"{"a":1"#[..],
+            br#"{"a":1}}"#,
+            br#"{"a" 1}"#,
+            br#"{"a":[1 2]}"#,
+            br#"{"a":.5}"#,
+            br#""text""#,
+            b"{\"a\":\"\x01\"}",
+        ] {
+            assert!(!is_plain_object(bad), "{}", String::from_utf8_lossy(bad));
         }
     }
 

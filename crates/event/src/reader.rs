@@ -221,6 +221,16 @@ impl RecordReader {
     }
 }
 
+/// Checks one record without building it: `Ok` exactly when [`parse_record`] would accept
+/// it, else its error. A cheap validating pass decides plain records; anything else goes
+/// through [`parse_record`] itself.
+pub fn check_record(file: &str, line: u64, bytes: &[u8]) -> Result<(), BadRecord> {
+    if crate::project::is_plain_object(bytes) {
+        return Ok(());
+    }
+    parse_record(file, line, bytes).map(|_| ())
+}
+
 /// Parses one record's bytes into an event. Elasticsearch hits (objects with `_source` and
 /// `_index` or `_id`) are unwrapped. Anything but a JSON object is a bad record.
 pub fn parse_record(file: &str, line: u64, bytes: &[u8]) -> Result<Event, BadRecord> {
