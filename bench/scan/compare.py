@@ -281,8 +281,8 @@ def main():
             dt, how = dir_runs[t.name]
             w(f"| {t.name} | {how} | {dt:.2f} s | {len(manifest) / dt:.0f} | {corpus_bytes / 1e6 / dt:.2f} |")
         w()
-        w("Large inputs made by `bench/scan/make_inputs.py` (not committed): a torch `data.pkl`-shaped pickle with "
-          "300,000 tensors, a protocol-4 pickle with one 256 MiB bytes payload, and a 500 MB PyTorch zip checkpoint. "
+        w("Large inputs made by `bench/scan/make_inputs.py` (not committed): a torch `data.pkl` of a Llama-shaped "
+          "state_dict with 300,000 tensors, a protocol-4 pickle with one 256 MiB bytes payload, and a 500 MB PyTorch zip checkpoint. "
           "Each cell: wall time of one CLI run (process start included), throughput, and the tool's verdict.")
         w()
         w("| file | MB | " + " | ".join(t.name for t in tools) + " |")

@@ -43,6 +43,13 @@ pub struct Args {
     /// Also list files that hold no pickle at all (table format)
     #[arg(long)]
     pub all: bool,
+    /// Work budget per file: most opcodes of full (non-fast-path) pickle walking; a file that
+    /// needs more is reported suspicious with an error ("scan budget exceeded")
+    #[arg(long, default_value_t = spawnguard_scan::DEFAULT_MAX_WALK_OPCODES)]
+    pub max_walk_opcodes: u64,
+    /// Work budget per file: most seconds of full pickle walking (0 = no time limit)
+    #[arg(long, default_value_t = spawnguard_scan::DEFAULT_MAX_WALK_TIME.as_secs_f64())]
+    pub max_walk_seconds: f64,
 }
 
 #[derive(Serialize)]
@@ -91,7 +98,13 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             b.inc(1);
         }
     };
-    let mut reports = spawnguard_scan::scan_files(&files, args.jobs, &progress);
+    let limits = spawnguard_scan::Limits {
+        max_walk_opcodes: args.max_walk_opcodes,
+        max_walk_time: (args.max_walk_seconds > 0.0)
+            .then(|| std::time::Duration::try_from_secs_f64(args.max_walk_seconds).ok())
+            .flatten(),
+    };
+    let mut reports = spawnguard_scan::scan_files_with(&files, args.jobs, &progress, &limits);
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

@@ -1,8 +1,11 @@
 //! Throughput of `scan_bytes` / `scan_path` on one core. Not a test: run it and record the
 //! numbers (bench/scan/compare.sh does).
 //!
-//! `cargo run --release -p spawnguard-scan --example scanbench -- [--mmap] FILE...`
+//! `cargo run --release -p spawnguard-scan --example scanbench -- [--mmap|--full] FILE...`
 //! Prints one markdown table row per file: size, iterations, best and median time, MB/s.
+//! `--mmap` scans through `scan_path`; `--full` disables the fast path (every stream gets the
+//! full walker, under its default work budget). Each run scans the whole file from scratch:
+//! nothing is cached between runs.
 
 use std::time::{Duration, Instant};
 
@@ -22,10 +25,13 @@ fn thread_cpu() -> Duration {
 
 fn main() {
     let mut mmap = false;
+    let mut full = false;
     let mut files = Vec::new();
     for a in std::env::args().skip(1) {
         if a == "--mmap" {
             mmap = true;
+        } else if a == "--full" {
+            full = true;
         } else {
             files.push(a);
         }
@@ -49,6 +55,8 @@ fn main() {
             let c = thread_cpu();
             let r = if mmap {
                 spawnguard_scan::scan_path(path)
+            } else if full {
+                spawnguard_scan::scan_bytes_full_walk(&f, &data)
             } else {
                 spawnguard_scan::scan_bytes(&f, &data)
             };
@@ -68,7 +76,13 @@ fn main() {
             .unwrap_or(f.clone());
         println!(
             "| {name} | {} | {:.1} | {} | {:.3} ms | {:.3} ms | {:.3} ms | {:.0} | {:.0} | {verdict} |",
-            if mmap { "scan_path (mmap)" } else { "scan_bytes (in memory)" },
+            if mmap {
+                "scan_path (mmap)"
+            } else if full {
+                "full walker only (in memory)"
+            } else {
+                "scan_bytes (in memory)"
+            },
             size as f64 / 1e6,
             times.len(),
             best.as_secs_f64() * 1e3,

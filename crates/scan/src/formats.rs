@@ -170,6 +170,10 @@ pub(crate) fn walk_pickles(
     let mut pos = start;
     let mut first = true;
     let mut any = false;
+    if ctx.exhausted {
+        // the work budget ran out earlier in this file: already reported, nothing more is read
+        return false;
+    }
     if data[start.min(data.len())..].starts_with(TORCH_LEGACY_MAGIC) {
         ctx.format("torch-legacy");
     }
@@ -207,8 +211,11 @@ pub(crate) fn walk_pickles(
         }
         let mut w = Walker::new(data, ctx, member, depth);
         let out = w.run(pos);
-        let meaningful =
-            out.globals > 0 || (out.stopped && out.end - pos >= 2) || (first && forced);
+        // a walk cut short by the budget always counts: its finding and error must stay
+        let meaningful = out.globals > 0
+            || (out.stopped && out.end - pos >= 2)
+            || (first && forced)
+            || out.budget;
         if !meaningful {
             w.rollback();
             break;

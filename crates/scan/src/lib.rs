@@ -29,6 +29,11 @@
 //! * [`FileReport::is_model`] — whether the file held any pickle or model container at all
 //!   (most files a Python process opens are not models).
 //! * [`ScanCache`] — reports cached by path, size and mtime, for alert linking.
+//! * [`Limits`] and the `*_with` variants ([`scan_bytes_with`], [`scan_path_with`],
+//!   [`scan_files_with`]) — the per-file work budget of the full opcode walk (default
+//!   [`DEFAULT_MAX_WALK_OPCODES`] opcodes and [`DEFAULT_MAX_WALK_TIME`]). A file whose walk
+//!   runs out of budget gets an error and a suspicious `<scan budget exceeded>` finding: it is
+//!   never reported safe.
 //!
 //! # Example: tie a shell spawned by python to the model files it had open
 //!
@@ -59,19 +64,30 @@ mod zip;
 use std::path::{Path, PathBuf};
 
 pub use cache::ScanCache;
-pub use ctx::{MAX_DEPTH, MAX_FINDINGS, MAX_INFLATE, MAX_LITERALS};
+pub use ctx::{
+    Limits, BUDGET_FINDING, DEFAULT_MAX_WALK_OPCODES, DEFAULT_MAX_WALK_TIME, MAX_DEPTH,
+    MAX_FINDINGS, MAX_INFLATE, MAX_LITERALS,
+};
 pub use policy::classify;
 pub use report::{FileReport, Finding, ScanError, Verdict};
 
 /// Scans an in-memory buffer. `name` is used as the report's `path`.
 pub fn scan_bytes(name: &str, data: &[u8]) -> FileReport {
+    scan_bytes_with(name, data, &Limits::default())
+}
+
+/// [`scan_bytes`] with a work budget other than the default.
+pub fn scan_bytes_with(name: &str, data: &[u8], limits: &Limits) -> FileReport {
     let mut ctx = ctx::Ctx::new(FileReport::new(name, data.len() as u64));
+    ctx.limits = *limits;
     formats::scan_content(&mut ctx, data, "", 0, false);
     ctx.finish()
 }
 
-/// [`scan_bytes`] without the fast path: every pickle stream gets the full walk. Same results;
-/// exposed for differential tests and benchmarks.
+/// [`scan_bytes`] without the fast path: every pickle stream gets the full walk. Same results
+/// (the full walk runs under the default [`Limits`], so a stream big enough to exceed them is
+/// cut short here where the fast path would not be); exposed for differential tests and
+/// benchmarks.
 #[doc(hidden)]
 pub fn scan_bytes_full_walk(name: &str, data: &[u8]) -> FileReport {
     let mut ctx = ctx::Ctx::new(FileReport::new(name, data.len() as u64));
@@ -82,6 +98,11 @@ pub fn scan_bytes_full_walk(name: &str, data: &[u8]) -> FileReport {
 
 /// Scans one file. Problems opening or mapping it are reported in [`FileReport::errors`].
 pub fn scan_path(path: &Path) -> FileReport {
+    scan_path_with(path, &Limits::default())
+}
+
+/// [`scan_path`] with a work budget other than the default.
+pub fn scan_path_with(path: &Path, limits: &Limits) -> FileReport {
     let name = path.display().to_string();
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -93,7 +114,7 @@ pub fn scan_path(path: &Path) -> FileReport {
         Err(e) => return error_report(&name, format!("cannot stat: {e}")),
     };
     if len == 0 {
-        return scan_bytes(&name, &[]);
+        return scan_bytes_with(&name, &[], limits);
     }
     // SAFETY: the map is read-only and private to this call. If another process truncates the
     // file while we read it, the kernel may deliver SIGBUS; that is the documented memmap
@@ -103,14 +124,14 @@ pub fn scan_path(path: &Path) -> FileReport {
         Err(_) => {
             // e.g. a pipe or a special file: fall back to reading it
             return match std::fs::read(path) {
-                Ok(buf) => scan_bytes(&name, &buf),
+                Ok(buf) => scan_bytes_with(&name, &buf, limits),
                 Err(e) => error_report(&name, format!("cannot read: {e}")),
             };
         }
     };
     #[cfg(unix)]
     let _ = map.advise(memmap2::Advice::Random);
-    scan_bytes(&name, &map)
+    scan_bytes_with(&name, &map, limits)
 }
 
 fn error_report(name: &str, message: String) -> FileReport {
@@ -185,12 +206,22 @@ pub fn scan_files(
     jobs: usize,
     progress: &(dyn Fn(&FileReport) + Sync),
 ) -> Vec<FileReport> {
+    scan_files_with(files, jobs, progress, &Limits::default())
+}
+
+/// [`scan_files`] with a per-file work budget other than the default.
+pub fn scan_files_with(
+    files: &[PathBuf],
+    jobs: usize,
+    progress: &(dyn Fn(&FileReport) + Sync),
+    limits: &Limits,
+) -> Vec<FileReport> {
     use rayon::prelude::*;
     let run = || {
         files
             .par_iter()
             .map(|f| {
-                let r = scan_path(f);
+                let r = scan_path_with(f, limits);
                 progress(&r);
                 r
             })

@@ -4,9 +4,16 @@
 //! the full walker is not needed. Anything unusual (unknown or non-safe global, a `STACK_GLOBAL`
 //! whose operands are not known strings, `EXT`, protocol-0 strings, nested-looking bytes,
 //! joblib array wrappers, truncation, stack errors) returns [`Skim::NeedsWalk`].
+//!
+//! Built for speed on `state_dict`-shaped pickles (millions of small opcodes): all hot state
+//! lives in locals of one loop, string values are tracked as the byte offset of the opcode that
+//! pushed them (decoded again only at `STACK_GLOBAL`), and the memo is a bitset of "holds a
+//! string" with the offsets of the string entries only, so a memo of millions of tensors'
+//! tuples costs a few bits each.
 
 use super::text::{parse_float, parse_int_line, parse_long_line, parse_u64};
 use super::walker::looks_nested;
+use crate::ctx::MAX_LITERALS;
 use crate::policy;
 use crate::report::Verdict;
 
@@ -20,115 +27,107 @@ pub(crate) enum Skim<'a> {
     NeedsWalk,
 }
 
-struct St<'a> {
-    depth: usize,
-    marks: Vec<usize>,
-    /// `marks.last()` or 0, cached: it is read at almost every opcode.
-    floor: usize,
-    /// Memo keys must be put in order 0, 1, 2... (what the pickler writes); anything else
-    /// goes to the full walker. Only string values are remembered, sorted by key.
-    memo_len: u64,
-    /// Per memo key: 0 for a non-string, else 1 + index into `strs`.
-    memo: Vec<u32>,
-    strs: Vec<&'a [u8]>,
-    /// The last two strings pushed, and how many of the top stack entries (0..=2) are exactly
-    /// those strings, pushed consecutively (only memo puts in between).
-    s_prev: &'a [u8],
-    s_top: &'a [u8],
-    run: u8,
-    proto: u8,
-    safe_cache: Vec<(&'a [u8], &'a [u8])>,
-    globals: usize,
-    lits: Vec<&'a [u8]>,
+/// The skim's memo. Keys must be put in order 0, 1, 2... (what the pickler writes); anything
+/// else goes to the full walker. Per key one bit says whether it holds a string; the offsets of
+/// the string-holding entries are kept in key order, found by rank (popcount).
+struct Memo {
+    /// Per 64 keys: the "is a string" bits, and how many string entries precede this word.
+    words: Vec<(u64, u64)>,
+    /// Offset of the opcode that pushed each string entry, in key order.
+    strs: Vec<usize>,
+    len: u64,
 }
 
-impl<'a> St<'a> {
-    #[inline]
-    fn need(&self, n: usize) -> Option<()> {
-        (self.depth >= self.floor + n).then_some(())
-    }
-    #[inline]
-    fn mark(&mut self) {
-        self.marks.push(self.depth);
-        self.floor = self.depth;
-        self.run = 0;
-    }
-    #[inline]
-    fn push_other(&mut self) {
-        self.depth += 1;
-        self.run = 0;
-    }
-    #[inline]
-    fn str_top(&mut self, s: &'a [u8]) {
-        self.depth += 1;
-        self.s_prev = self.s_top;
-        self.s_top = s;
-        self.run = if self.run == 0 { 1 } else { 2 };
-    }
-    #[inline]
-    fn push_str(&mut self, s: &'a [u8]) {
-        self.str_top(s);
-        if (3..=4096).contains(&s.len()) && self.lits.len() < crate::ctx::MAX_LITERALS {
-            self.lits.push(s);
+impl Memo {
+    fn new() -> Self {
+        Memo {
+            words: Vec::new(),
+            strs: Vec::new(),
+            len: 0,
         }
     }
-    /// Pops `n`, pushes one non-string.
-    #[inline]
-    fn reduce(&mut self, n: usize) -> Option<()> {
-        self.need(n)?;
-        self.depth -= n;
-        self.push_other();
-        Some(())
+
+    /// Grows `strs` 16-fold: a big state_dict memoizes hundreds of thousands of strings, and
+    /// doubling would copy (and fault in) the array many times; unused capacity is never
+    /// touched, so it costs address space only.
+    #[cold]
+    fn grow(&mut self) {
+        let add = (self.strs.len() * 15).max(64);
+        self.strs.reserve(add);
     }
-    fn pop_mark(&mut self) -> Option<()> {
-        let m = self.marks.pop()?;
-        self.depth = m;
-        self.floor = self.marks.last().copied().unwrap_or(0);
-        Some(())
+
+    /// Appends key `self.len`: a string pushed by the opcode at `off`, or a non-string.
+    #[inline(always)]
+    fn push(&mut self, str_off: Option<usize>) {
+        let bit = self.len % 64;
+        if bit == 0 {
+            self.words.push((0, self.strs.len() as u64));
+        }
+        if let Some(off) = str_off {
+            if self.strs.len() == self.strs.capacity() {
+                self.grow();
+            }
+            if let Some(w) = self.words.last_mut() {
+                w.0 |= 1 << bit;
+            }
+            self.strs.push(off);
+        }
+        self.len += 1;
     }
-    #[inline]
-    fn put(&mut self, key: u64) -> Option<()> {
-        self.need(1)?;
-        if key != self.memo_len {
+
+    /// `None` when the key was never put; `Some(None)` for a non-string entry.
+    #[inline(always)]
+    fn get(&self, key: u64) -> Option<Option<usize>> {
+        if key >= self.len {
             return None;
         }
-        self.memo_len += 1;
-        let slot = if self.run > 0 {
-            self.strs.push(self.s_top);
-            u32::try_from(self.strs.len()).ok()?
-        } else {
-            0
-        };
-        self.memo.push(slot);
-        Some(())
-    }
-    #[inline]
-    fn get(&mut self, key: u64) -> Option<()> {
-        if key >= self.memo_len {
-            return None; // the walker reports the missing key
+        let (w, before) = *self.words.get((key / 64) as usize)?;
+        let bit = key % 64;
+        if (w >> bit) & 1 == 0 {
+            return Some(None);
         }
-        match *self.memo.get(usize::try_from(key).ok()?)? {
-            0 => self.push_other(),
-            i => {
-                let s = *self.strs.get(i as usize - 1)?;
-                self.str_top(s);
-            }
-        }
-        Some(())
+        let rank = before + (w & ((1u64 << bit) - 1)).count_ones() as u64;
+        Some(Some(*self.strs.get(usize::try_from(rank).ok()?)?))
     }
-    fn global(&mut self, m: &'a [u8], n: &'a [u8]) -> Option<()> {
-        self.globals += 1;
-        if self.safe_cache.iter().any(|&(a, b)| a == m && b == n) {
+}
+
+/// The string pushed by the string opcode at `off` (decoded exactly as the skim read it).
+fn str_at(data: &[u8], off: usize) -> Option<&[u8]> {
+    let op = *data.get(off)?;
+    let w = match op {
+        0x8c | b'U' => 1,
+        0x8d => 8,
+        b'X' | b'T' => 4,
+        _ => return None,
+    };
+    let n = usize::try_from(le(data, off + 1, w)?).ok()?;
+    let s0 = off + 1 + w;
+    data.get(s0..s0.checked_add(n)?)
+}
+
+/// Globals already judged safe in this stream, as written (module, name).
+struct SafeCache<'a> {
+    last: Option<(&'a [u8], &'a [u8])>,
+    all: Vec<(&'a [u8], &'a [u8])>,
+}
+
+impl<'a> SafeCache<'a> {
+    /// True when `module.name` is safe; `None` sends the stream to the full walker.
+    fn check(&mut self, m: &'a [u8], n: &'a [u8], proto: u8) -> Option<()> {
+        if self.last == Some((m, n)) {
             return Some(());
         }
-        let ms = std::str::from_utf8(m).ok()?;
-        let ns = std::str::from_utf8(n).ok()?;
-        if !policy::is_dotted_ident(ms) || !is_safe(ms, ns, self.proto) {
-            return None;
+        if !self.all.iter().any(|&(a, b)| a == m && b == n) {
+            let ms = std::str::from_utf8(m).ok()?;
+            let ns = std::str::from_utf8(n).ok()?;
+            if !policy::is_dotted_ident(ms) || !is_safe(ms, ns, proto) {
+                return None;
+            }
+            if self.all.len() < 64 {
+                self.all.push((m, n));
+            }
         }
-        if self.safe_cache.len() < 64 {
-            self.safe_cache.push((m, n));
-        }
+        self.last = Some((m, n));
         Some(())
     }
 }
@@ -154,7 +153,8 @@ fn is_safe(m: &str, n: &str, proto: u8) -> bool {
     }
 }
 
-#[inline]
+/// Little-endian unsigned integer of `n` (1..=8) bytes at `p`.
+#[inline(always)]
 fn le(data: &[u8], p: usize, n: usize) -> Option<u64> {
     let s = data.get(p..p.checked_add(n)?)?;
     let mut v = 0u64;
@@ -162,6 +162,18 @@ fn le(data: &[u8], p: usize, n: usize) -> Option<u64> {
         v |= (*b as u64) << (8 * i);
     }
     Some(v)
+}
+
+#[inline(always)]
+fn le4(data: &[u8], p: usize) -> Option<u64> {
+    let b = data.get(p..)?.first_chunk::<4>()?;
+    Some(u32::from_le_bytes(*b) as u64)
+}
+
+#[inline(always)]
+fn le8(data: &[u8], p: usize) -> Option<u64> {
+    let b = data.get(p..)?.first_chunk::<8>()?;
+    Some(u64::from_le_bytes(*b))
 }
 
 fn line<'a>(data: &'a [u8], p: &mut usize) -> Option<&'a [u8]> {
@@ -173,103 +185,288 @@ fn line<'a>(data: &'a [u8], p: &mut usize) -> Option<&'a [u8]> {
 
 /// Skims one pickle stream starting at `start`.
 pub(crate) fn skim(data: &[u8], start: usize) -> Skim<'_> {
-    let mut st = St {
-        depth: 0,
-        marks: Vec::new(),
-        floor: 0,
-        memo_len: 0,
-        memo: Vec::new(),
-        strs: Vec::new(),
-        s_prev: &[],
-        s_top: &[],
-        run: 0,
-        proto: 0,
-        safe_cache: Vec::new(),
-        globals: 0,
-        lits: Vec::new(),
-    };
-    match run(data, start, &mut st) {
-        Some(end) => Skim::Safe {
-            end,
-            globals: st.globals,
-            lits: st.lits,
-        },
+    let mut globals = 0;
+    let mut lits = Vec::new();
+    match run(data, start, &mut globals, &mut lits) {
+        Some(end) => Skim::Safe { end, globals, lits },
         None => Skim::NeedsWalk,
     }
 }
 
-fn run<'a>(data: &'a [u8], start: usize, st: &mut St<'a>) -> Option<usize> {
+/// The skim loop. Returns the offset after `STOP`, or `None` for "needs the full walk".
+///
+/// Stack model: `depth` entries, the innermost mark at `floor`. The last two strings pushed are
+/// remembered by opcode offset (`s_prev`, `s_top`), and `run` (0..=2) says how many of the top
+/// stack entries are exactly those strings, pushed consecutively (only memo puts in between).
+fn run<'a>(
+    data: &'a [u8],
+    start: usize,
+    globals: &mut usize,
+    lits: &mut Vec<&'a [u8]>,
+) -> Option<usize> {
     let mut p = start;
+    let mut depth: usize = 0;
+    let mut floor: usize = 0;
+    let mut marks: Vec<usize> = Vec::new();
+    let mut run: u8 = 0;
+    let mut s_prev: usize = 0;
+    let mut s_top: usize = 0;
+    let mut proto: u8 = 0;
+    let mut memo = Memo::new();
+    let mut cache = SafeCache {
+        last: None,
+        all: Vec::new(),
+    };
+
+    macro_rules! push_other {
+        () => {{
+            depth += 1;
+            run = 0;
+        }};
+    }
+    macro_rules! need {
+        ($n:expr) => {
+            if depth < floor + $n {
+                return None;
+            }
+        };
+    }
+    // pops `n`, pushes one non-string
+    macro_rules! reduce {
+        ($n:expr) => {{
+            need!($n);
+            depth -= $n - 1;
+            run = 0;
+        }};
+    }
+    macro_rules! str_top {
+        ($off:expr) => {{
+            depth += 1;
+            s_prev = s_top;
+            s_top = $off;
+            run = if run == 0 { 1 } else { 2 };
+        }};
+    }
+    macro_rules! pop_mark {
+        () => {{
+            depth = marks.pop()?;
+            floor = marks.last().copied().unwrap_or(0);
+        }};
+    }
+    macro_rules! put {
+        ($key:expr) => {{
+            if depth <= floor || $key != memo.len {
+                return None;
+            }
+            memo.push(if run > 0 { Some(s_top) } else { None });
+        }};
+    }
+    macro_rules! get {
+        ($key:expr) => {{
+            // a missing key: the walker reports it
+            match memo.get($key)? {
+                None => push_other!(),
+                Some(off) => str_top!(off),
+            }
+        }};
+    }
+    macro_rules! global {
+        ($m:expr, $n:expr) => {{
+            *globals += 1;
+            cache.check($m, $n, proto)?;
+        }};
+    }
+
+    // Picklers memoize most values right after pushing them: handle a following BINPUT or
+    // LONG_BINPUT here, saving a trip through the dispatch (a mispredicted indirect jump).
+    // Anything odd (truncation, another opcode) is left to the main loop.
+    macro_rules! then_put {
+        () => {{
+            match data.get(p) {
+                Some(b'r') => {
+                    if let Some(k) = le4(data, p + 1) {
+                        put!(k);
+                        p += 5;
+                    }
+                }
+                Some(b'q') => {
+                    if let Some(&k) = data.get(p + 1) {
+                        put!(k as u64);
+                        p += 2;
+                    }
+                }
+                _ => {}
+            }
+        }};
+    }
+
+    // Runs of small ints (offsets, sizes, strides) and the TUPLE1/TUPLE2 that packs them, each
+    // handled without going back through the dispatch.
+    macro_rules! then_ints {
+        () => {{
+            loop {
+                match data.get(p) {
+                    Some(b'K') if p + 2 <= data.len() => p += 2,
+                    Some(b'M') if p + 3 <= data.len() => p += 3,
+                    _ => break,
+                }
+                depth += 1;
+            }
+            match data.get(p) {
+                Some(0x86) => {
+                    reduce!(2);
+                    p += 1;
+                    then_put!();
+                }
+                Some(0x85) => {
+                    reduce!(1);
+                    p += 1;
+                    then_put!();
+                }
+                _ => {}
+            }
+        }};
+    }
+
     loop {
         let op = *data.get(p)?;
-        p += 1;
+        let a = p + 1;
+        // Common state_dict opcodes first; the match compiles to a jump table either way.
         match op {
-            b'.' => return Some(p),
-            b'(' => st.mark(),
-            // one-value pushes with fixed-size arguments
-            b'N' | b')' | b']' | b'}' | 0x8f | 0x88 | 0x89 | 0x97 => st.push_other(),
+            // BINPUT, BINGET, LONG_BINPUT, LONG_BINGET
+            b'q' => {
+                let k = *data.get(a)? as u64;
+                put!(k);
+                p = a + 1;
+            }
+            b'h' => {
+                let k = *data.get(a)? as u64;
+                get!(k);
+                p = a + 1;
+                // the pickler writes runs of BINGETs (a memoized storage type, location...)
+                while data.get(p) == Some(&b'h') {
+                    let Some(&k) = data.get(p + 1) else { break };
+                    get!(k as u64);
+                    p += 2;
+                }
+            }
+            b'r' => {
+                let k = le4(data, a)?;
+                put!(k);
+                p = a + 4;
+            }
+            b'j' => {
+                let k = le4(data, a)?;
+                get!(k);
+                p = a + 4;
+            }
+            // BININT1
             b'K' => {
-                data.get(p)?;
-                p += 1;
-                st.push_other();
+                data.get(a)?;
+                push_other!();
+                p = a + 1;
+                then_ints!();
             }
-            b'M' => {
-                le(data, p, 2)?;
-                p += 2;
-                st.push_other();
+            b'(' => {
+                marks.push(depth);
+                floor = depth;
+                run = 0;
+                p = a;
             }
-            b'J' => {
-                le(data, p, 4)?;
-                p += 4;
-                st.push_other();
-            }
-            b'G' => {
-                le(data, p, 8)?;
-                p += 8;
-                st.push_other();
-            }
-            // text arguments are validated exactly as the walker does
-            b'I' => {
-                parse_int_line(line(data, &mut p)?)?;
-                st.push_other();
-            }
-            b'L' => {
-                parse_long_line(line(data, &mut p)?)?;
-                st.push_other();
-            }
-            b'F' => {
-                parse_float(line(data, &mut p)?)?;
-                st.push_other();
-            }
-            0x8a => {
-                let n = le(data, p, 1)? as usize;
-                p = p.checked_add(1 + n).filter(|&e| e <= data.len())?;
-                st.push_other();
-            }
-            0x8b => {
-                let n = usize::try_from(le(data, p, 4)?).ok()?;
-                p = p
-                    .checked_add(4)?
-                    .checked_add(n)
-                    .filter(|&e| e <= data.len())?;
-                st.push_other();
-            }
-            // strings
-            b'X' | 0x8c | 0x8d | b'U' | b'T' => {
-                let w = match op {
-                    0x8c | b'U' => 1,
-                    0x8d => 8,
-                    _ => 4,
-                };
-                let n = usize::try_from(le(data, p, w)?).ok()?;
-                if op == b'T' && n > i32::MAX as usize {
+            // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8, SHORT_BINSTRING, BINSTRING
+            b'X' | b'T' => {
+                let n = le4(data, a)?;
+                if op == b'T' && n > i32::MAX as u64 {
                     return None;
                 }
-                let s0 = p + w;
-                let e = s0.checked_add(n).filter(|&e| e <= data.len())?;
-                st.push_str(&data[s0..e]);
+                let s0 = a + 4;
+                let e = s0.checked_add(usize::try_from(n).ok()?)?;
+                let s = data.get(s0..e)?;
+                push_lit(lits, s);
+                str_top!(p);
                 p = e;
+                then_put!();
             }
+            0x8c | b'U' => {
+                let n = *data.get(a)? as usize;
+                let s0 = a + 1;
+                let s = data.get(s0..s0 + n)?;
+                push_lit(lits, s);
+                str_top!(p);
+                p = s0 + n;
+                then_put!();
+            }
+            0x8d => {
+                let n = usize::try_from(le8(data, a)?).ok()?;
+                let s0 = a + 8;
+                let e = s0.checked_add(n)?;
+                let s = data.get(s0..e)?;
+                push_lit(lits, s);
+                str_top!(p);
+                p = e;
+                then_put!();
+            }
+            // REDUCE, NEWOBJ, APPEND, TUPLE2, BUILD
+            b'R' | 0x81 | b'a' | 0x86 | b'b' => {
+                reduce!(2);
+                p = a;
+                then_put!();
+            }
+            // NEWOBJ_EX, SETITEM, TUPLE3
+            0x92 | b's' | 0x87 => {
+                reduce!(3);
+                p = a;
+                then_put!();
+            }
+            // TUPLE1, BINPERSID
+            0x85 | b'Q' => {
+                reduce!(1);
+                p = a;
+                then_put!();
+            }
+            // TUPLE, LIST, DICT, FROZENSET
+            b't' | b'l' | b'd' | 0x91 => {
+                pop_mark!();
+                push_other!();
+                p = a;
+                then_put!();
+            }
+            // APPENDS, SETITEMS, ADDITEMS
+            b'e' | b'u' | 0x90 => {
+                pop_mark!();
+                need!(1);
+                run = 0;
+                p = a;
+            }
+            // one-value pushes without arguments
+            b'N' | b')' | b']' | b'}' | 0x8f | 0x88 | 0x89 | 0x97 => {
+                push_other!();
+                p = a;
+                then_put!();
+            }
+            b'M' => {
+                data.get(a..a + 2)?;
+                push_other!();
+                p = a + 2;
+                then_ints!();
+            }
+            b'J' => {
+                le4(data, a)?;
+                push_other!();
+                p = a + 4;
+                then_ints!();
+            }
+            b'G' => {
+                le8(data, a)?;
+                push_other!();
+                p = a + 8;
+            }
+            0x94 => {
+                let k = memo.len;
+                put!(k);
+                p = a;
+            }
+            b'.' => return Some(a),
             // bytes
             b'B' | b'C' | 0x8e | 0x96 => {
                 let w = match op {
@@ -277,122 +474,142 @@ fn run<'a>(data: &'a [u8], start: usize, st: &mut St<'a>) -> Option<usize> {
                     b'B' => 4,
                     _ => 8,
                 };
-                let n = usize::try_from(le(data, p, w)?).ok()?;
-                let s0 = p + w;
-                let e = s0.checked_add(n).filter(|&e| e <= data.len())?;
-                let b = &data[s0..e];
+                let n = usize::try_from(le(data, a, w)?).ok()?;
+                let s0 = a + w;
+                let e = s0.checked_add(n)?;
+                let b = data.get(s0..e)?;
                 if looks_nested(b) {
                     return None;
                 }
                 if (3..=4096).contains(&b.len())
+                    && lits.len() < MAX_LITERALS
                     && std::str::from_utf8(b).is_ok()
-                    && st.lits.len() < crate::ctx::MAX_LITERALS
                 {
-                    st.lits.push(b);
+                    lits.push(b);
                 }
-                st.push_other();
+                push_other!();
                 p = e;
             }
+            // text arguments are validated exactly as the walker does
+            b'I' => {
+                p = a;
+                parse_int_line(line(data, &mut p)?)?;
+                push_other!();
+            }
+            b'L' => {
+                p = a;
+                parse_long_line(line(data, &mut p)?)?;
+                push_other!();
+            }
+            b'F' => {
+                p = a;
+                parse_float(line(data, &mut p)?)?;
+                push_other!();
+            }
+            0x8a => {
+                let n = *data.get(a)? as usize;
+                p = a + 1 + n;
+                if p > data.len() {
+                    return None;
+                }
+                push_other!();
+            }
+            0x8b => {
+                let n = usize::try_from(le4(data, a)?).ok()?;
+                p = (a + 4).checked_add(n).filter(|&e| e <= data.len())?;
+                push_other!();
+            }
             b'c' => {
+                p = a;
                 let m = line(data, &mut p)?;
                 let n = line(data, &mut p)?;
-                st.global(m, n)?;
-                st.push_other();
+                global!(m, n);
+                push_other!();
+                then_put!();
             }
             b'i' => {
+                p = a;
                 let m = line(data, &mut p)?;
                 let n = line(data, &mut p)?;
-                st.global(m, n)?;
-                st.pop_mark()?;
-                st.push_other();
+                global!(m, n);
+                pop_mark!();
+                push_other!();
             }
+            // STACK_GLOBAL: both operands must be the two strings just pushed
             0x93 => {
-                if st.run < 2 {
+                if run < 2 {
                     return None;
                 }
-                let (m, n) = (st.s_prev, st.s_top);
-                st.need(2)?;
-                st.global(m, n)?;
-                st.depth -= 2;
-                st.push_other();
-            }
-            // memo
-            b'q' => {
-                st.put(le(data, p, 1)?)?;
-                p += 1;
-            }
-            b'r' => {
-                st.put(le(data, p, 4)?)?;
-                p += 4;
-            }
-            0x94 => {
-                let k = st.memo_len;
-                st.put(k)?;
+                need!(2);
+                let m = str_at(data, s_prev)?;
+                let n = str_at(data, s_top)?;
+                global!(m, n);
+                depth -= 1;
+                run = 0;
+                p = a;
+                then_put!();
             }
             b'p' => {
+                p = a;
                 let l = line(data, &mut p)?;
-                st.put(parse_u64(l)?)?;
-            }
-            b'h' => {
-                st.get(le(data, p, 1)?)?;
-                p += 1;
-            }
-            b'j' => {
-                st.get(le(data, p, 4)?)?;
-                p += 4;
+                let k = parse_u64(l)?;
+                put!(k);
             }
             b'g' => {
+                p = a;
                 let l = line(data, &mut p)?;
-                st.get(parse_u64(l)?)?;
+                let k = parse_u64(l)?;
+                get!(k);
             }
-            // calls and containers
-            b'R' | 0x81 | b'a' | 0x86 => st.reduce(2)?,
-            0x92 | b's' | 0x87 => st.reduce(3)?,
-            b'b' => st.reduce(2)?,
-            0x85 | b'Q' => st.reduce(1)?,
+            // READONLY_BUFFER keeps the top
             0x98 => {
-                st.need(1)?;
+                need!(1);
+                p = a;
             }
+            // DUP
             b'2' => {
-                st.need(1)?;
-                st.push_other();
+                need!(1);
+                push_other!();
+                p = a;
             }
+            // POP
             b'0' => {
-                if st.depth > st.floor {
-                    st.depth -= 1;
-                    st.run = 0;
+                if depth > floor {
+                    depth -= 1;
+                    run = 0;
                 } else {
-                    st.pop_mark()?;
+                    pop_mark!();
+                    run = 0;
                 }
+                p = a;
             }
-            b'1' => st.pop_mark()?,
-            b't' | b'l' | b'd' | 0x91 => {
-                st.pop_mark()?;
-                st.push_other();
+            // POP_MARK: the strings `run` counted may be gone
+            b'1' => {
+                pop_mark!();
+                run = 0;
+                p = a;
             }
-            b'e' | b'u' | 0x90 => {
-                st.pop_mark()?;
-                st.need(1)?;
-                st.run = 0;
-            }
+            // OBJ
             b'o' => {
-                if st.depth <= *st.marks.last()? {
+                if depth <= *marks.last()? {
                     return None;
                 }
-                st.pop_mark()?;
-                st.push_other();
+                pop_mark!();
+                push_other!();
+                p = a;
             }
             0x80 => {
-                let v = *data.get(p)?;
+                let v = *data.get(a)?;
                 if v > 5 {
                     return None;
                 }
-                st.proto = v;
-                p += 1;
+                proto = v;
+                p = a + 1;
             }
+            // FRAME
             0x95 => {
-                let n = le(data, p, 8)?;
-                p += 8;
+                let n = le8(data, a)?;
+                p = a + 8;
                 if n > (data.len() - p) as u64 {
                     return None;
                 }
@@ -400,5 +617,12 @@ fn run<'a>(data: &'a [u8], start: usize, st: &mut St<'a>) -> Option<usize> {
             // everything else (EXT, PERSID, protocol-0 strings, invalid opcodes): full walk
             _ => return None,
         }
+    }
+}
+
+#[inline(always)]
+fn push_lit<'a>(lits: &mut Vec<&'a [u8]>, s: &'a [u8]) {
+    if (3..=4096).contains(&s.len()) && lits.len() < MAX_LITERALS {
+        lits.push(s);
     }
 }

@@ -49,7 +49,7 @@ pub(crate) enum Val<'a> {
     Float(f64),
     Str(Cow<'a, [u8]>),
     Bytes(Cow<'a, [u8]>),
-    Tuple(Rc<Vec<Val<'a>>>),
+    Tuple(Rc<[Val<'a>]>),
     List,
     Set,
     Dict(Rc<Vec<(Val<'a>, Val<'a>)>>),

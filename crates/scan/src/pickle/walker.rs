@@ -43,6 +43,8 @@ pub(crate) struct Outcome {
     pub error: Option<Broke>,
     /// Globals resolved (including `EXT`).
     pub globals: usize,
+    /// The walk stopped because the file's work budget ran out.
+    pub budget: bool,
 }
 
 pub(crate) struct Walker<'a, 'c> {
@@ -60,15 +62,21 @@ pub(crate) struct Walker<'a, 'c> {
     pub(super) ext: HashMap<i64, (String, String)>,
     pub(super) lits: Vec<Cow<'a, [u8]>>,
     pub(super) n_globals: usize,
+    /// `()`, shared.
+    empty_tuple: Rc<[Val<'a>]>,
+    /// `ctx.limits.max_walk_opcodes`, read once.
+    max_opcodes: u64,
     /// Findings index at start, to roll back a probe that turned out not to be a pickle.
     findings_start: usize,
 }
 
-const DIRECT_MEMO: u64 = 1 << 20;
+/// Memo keys below this are kept in a vector (when dense enough), others in a map.
+const DIRECT_MEMO: u64 = 1 << 28;
 
 impl<'a, 'c> Walker<'a, 'c> {
     pub fn new(data: &'a [u8], ctx: &'c mut Ctx, member: &'c str, depth: u32) -> Self {
         let findings_start = ctx.report.findings.len();
+        let max_opcodes = ctx.limits.max_walk_opcodes;
         Walker {
             data,
             ctx,
@@ -84,6 +92,8 @@ impl<'a, 'c> Walker<'a, 'c> {
             ext: HashMap::new(),
             lits: Vec::new(),
             n_globals: 0,
+            empty_tuple: Rc::from(Vec::new()),
+            max_opcodes,
             findings_start,
         }
     }
@@ -102,20 +112,37 @@ impl<'a, 'c> Walker<'a, 'c> {
 
     /// Walks one pickle from `start` up to and including its `STOP`.
     pub fn run(&mut self, start: usize) -> Outcome {
-        let res = self.run_inner(start);
+        self.ctx.walk_begins();
+        let res = if self.ctx.exhausted {
+            Err(self.budget_exceeded(start))
+        } else {
+            self.run_inner(start)
+        };
+        let budget = self.ctx.exhausted;
         match res {
             Ok(end) => Outcome {
                 end,
                 stopped: true,
                 error: None,
                 globals: self.n_globals,
+                budget,
             },
             Err(b) => Outcome {
                 end: b.offset,
                 stopped: false,
                 error: Some(b),
                 globals: self.n_globals,
+                budget,
             },
+        }
+    }
+
+    #[cold]
+    fn budget_exceeded(&mut self, op_off: usize) -> Broke {
+        let message = self.ctx.budget_exceeded(self.member, op_off as u64);
+        Broke {
+            offset: op_off,
+            message,
         }
     }
 
@@ -209,18 +236,22 @@ impl<'a, 'c> Walker<'a, 'c> {
         }
     }
 
+    /// Stores a memo entry. Keys go to the vector while it stays dense: a key may extend it
+    /// to at most twice the number of entries (plus 1024), so its size is linear in the number
+    /// of puts whatever keys a stream uses; sparse keys go to the map. A key lives in one
+    /// place only, and `memo_len` counts distinct keys (what `MEMOIZE` uses, like CPython's
+    /// `len(memo)`).
     fn memo_put(&mut self, key: u64, v: Val<'a>) {
-        if key < DIRECT_MEMO && key as usize <= self.memo.len() * 2 + 1024 {
+        if key < DIRECT_MEMO && key as usize <= self.memo_len * 2 + 1024 {
             let k = key as usize;
             if k >= self.memo.len() {
                 self.memo.resize(k + 1, None);
             }
-            if self.memo[k].replace(v).is_none() {
+            let fresh = self.memo[k].replace(v).is_none();
+            if fresh && (self.memo_big.is_empty() || self.memo_big.remove(&key).is_none()) {
                 self.memo_len += 1;
             }
-        } else if self.memo_big.insert(key, v).is_none()
-            && self.memo.get(key as usize).is_none_or(|x| x.is_none())
-        {
+        } else if self.memo_big.insert(key, v).is_none() {
             self.memo_len += 1;
         }
     }
@@ -228,6 +259,7 @@ impl<'a, 'c> Walker<'a, 'c> {
     fn memo_get(&self, key: u64, op_off: usize) -> R<Val<'a>> {
         let v = match self.memo.get(key as usize) {
             Some(Some(v)) => Some(v.clone()),
+            _ if self.memo_big.is_empty() => None,
             _ => self.memo_big.get(&key).cloned(),
         };
         match v {
@@ -383,6 +415,12 @@ impl<'a, 'c> Walker<'a, 'c> {
             let Some(&op) = self.data.get(p) else {
                 return broke(p, "truncated: pickle ends without STOP");
             };
+            self.ctx.walked += 1;
+            if (self.ctx.walked & 0xffff == 0 || self.ctx.walked > self.max_opcodes)
+                && self.ctx.over_budget()
+            {
+                return Err(self.budget_exceeded(op_off));
+            }
             p += 1;
             match op {
                 b'(' => self.marks.push(self.stack.len()),
@@ -520,7 +558,7 @@ impl<'a, 'c> Walker<'a, 'c> {
                     let n = self.line(&mut p, op_off)?;
                     let args = self.pop_mark(op_off)?;
                     let g = self.resolve(Cow::Borrowed(m), Cow::Borrowed(n), op_off)?;
-                    let v = self.call(g, Val::Tuple(Rc::new(args)), None, op_off);
+                    let v = self.call(g, Val::Tuple(Rc::from(args)), None, op_off);
                     self.stack.push(v);
                 }
                 b'o' => {
@@ -529,7 +567,7 @@ impl<'a, 'c> Walker<'a, 'c> {
                         return broke(op_off, "OBJ without a class");
                     }
                     let cls = args.remove(0);
-                    let v = self.call(cls, Val::Tuple(Rc::new(args)), None, op_off);
+                    let v = self.call(cls, Val::Tuple(Rc::from(args)), None, op_off);
                     self.stack.push(v);
                 }
                 0x81 => {
@@ -629,18 +667,22 @@ impl<'a, 'c> Walker<'a, 'c> {
                     self.top_mut(op_off)?;
                 }
                 b't' => {
-                    let items = self.pop_mark(op_off)?;
-                    self.stack.push(Val::Tuple(Rc::new(items)));
+                    let Some(m) = self.marks.pop() else {
+                        return broke(op_off, "could not find MARK");
+                    };
+                    let items: Rc<[Val<'a>]> =
+                        self.stack.drain(m.min(self.stack.len())..).collect();
+                    self.stack.push(Val::Tuple(items));
                 }
-                b')' => self.stack.push(Val::Tuple(Rc::new(Vec::new()))),
+                b')' => self.stack.push(Val::Tuple(self.empty_tuple.clone())),
                 0x85..=0x87 => {
                     let n = (op - 0x84) as usize;
                     let floor = self.marks.last().copied().unwrap_or(0);
                     if self.stack.len() < floor + n {
                         return broke(op_off, "stack underflow");
                     }
-                    let items = self.stack.split_off(self.stack.len() - n);
-                    self.stack.push(Val::Tuple(Rc::new(items)));
+                    let items: Rc<[Val<'a>]> = self.stack.drain(self.stack.len() - n..).collect();
+                    self.stack.push(Val::Tuple(items));
                 }
                 b'G' => {
                     let v = self.le_u64(&mut p, 8, op_off)?;
