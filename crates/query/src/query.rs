@@ -68,6 +68,8 @@ pub enum QueryKind {
 pub struct Sequence {
     /// Keys shared by all stages (`sequence by …`); each stage's own keys follow them.
     pub by: Vec<FieldPath>,
+    /// Per shared key: `?field`, which may be null (missing) and then joins on null.
+    pub optional_by: Vec<bool>,
     /// Largest time between the first and last event of a match, in nanoseconds.
     pub maxspan_ns: Option<i64>,
     pub stages: Vec<Stage>,
@@ -78,6 +80,8 @@ pub struct Sequence {
 #[derive(Debug, Clone)]
 pub struct Sample {
     pub by: Vec<FieldPath>,
+    /// Per shared key: `?field` (see [`Sequence::optional_by`]).
+    pub optional_by: Vec<bool>,
     pub stages: Vec<Stage>,
 }
 
@@ -87,6 +91,8 @@ pub struct Stage {
     pub pred: Pred,
     /// The stage's own join keys (`[…] by k…`).
     pub by: Vec<FieldPath>,
+    /// Per own key: `?field` (see [`Sequence::optional_by`]).
+    pub optional_by: Vec<bool>,
     /// `with runs=N`: the stage must match N consecutive times (1 by default).
     pub runs: u32,
     /// `![…]`: a missing event; the sequence matches only if no such event falls between

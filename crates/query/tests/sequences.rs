@@ -24,6 +24,7 @@ fn stage(tags: &[&str]) -> Stage {
     Stage {
         pred: tag(tags),
         by: vec![],
+        optional_by: vec![],
         runs: 1,
         missing: false,
     }
@@ -39,6 +40,7 @@ fn missing(tags: &[&str]) -> Stage {
 fn seq(by: &[&str], maxspan_s: Option<i64>, stages: Vec<Stage>, until: Option<Stage>) -> Sequence {
     Sequence {
         by: by.iter().map(|f| FieldPath::new(f)).collect(),
+        optional_by: vec![],
         maxspan_ns: maxspan_s.map(|s| s * S),
         stages,
         until,
@@ -400,6 +402,7 @@ fn samples_one_distinct_event_per_filter_unordered() {
     // h1: a@6, b@7          -> max_samples_per_key = 1: nothing more for h1
     let q = Sample {
         by: vec![FieldPath::new("k")],
+        optional_by: vec![],
         stages: vec![stage(&["a", "ab"]), stage(&["b", "ab"])],
     };
     let evs = [
@@ -437,6 +440,7 @@ fn samples_one_distinct_event_per_filter_unordered() {
 fn sample_keys_are_capped() {
     let q = Sample {
         by: vec![FieldPath::new("k")],
+        optional_by: vec![],
         stages: vec![stage(&["a"]), stage(&["b"])],
     };
     let cfg = SampleConfig {
@@ -570,4 +574,27 @@ fn eql_sample() {
         sample_run(&q, SampleConfig::default(), &evs),
         vec![("x".to_string(), vec![3, 1])]
     );
+}
+
+#[test]
+fn optional_join_keys_join_on_null() {
+    // `by ?k`: events lacking k join each other on null (Elasticsearch's optional fields);
+    // `by k`: an event lacking k is dropped.
+    let evs = [
+        (1, 1, "a", None),
+        (2, 2, "a", Some("x")),
+        (3, 3, "b", None),
+        (4, 4, "b", Some("x")),
+    ];
+    let optional = eql_sequence(r#"sequence by ?k [any where tag == "a"] [any where tag == "b"]"#);
+    assert_eq!(optional.optional_by, vec![true]);
+    assert_eq!(run(&optional, &evs), vec![vec![1, 3], vec![2, 4]]);
+    let required = eql_sequence(r#"sequence by k [any where tag == "a"] [any where tag == "b"]"#);
+    assert_eq!(required.optional_by, vec![false]);
+    assert_eq!(run(&required, &evs), vec![vec![2, 4]]);
+    // Per stage: only the first stage's key is optional, and a missing key on the second
+    // stage still drops the event.
+    let staged =
+        eql_sequence(r#"sequence [any where tag == "a"] by ?k [any where tag == "b"] by k"#);
+    assert_eq!(run(&staged, &evs), vec![vec![2, 4]]);
 }

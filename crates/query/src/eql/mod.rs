@@ -100,6 +100,10 @@ impl Builder<'_, '_> {
         keys.iter().map(|k| FieldPath::new(&k.path)).collect()
     }
 
+    fn optional(keys: &[Key]) -> Vec<bool> {
+        keys.iter().map(|k| k.optional).collect()
+    }
+
     /// Every query must name as many join keys as the first.
     fn check_key_counts<'t>(
         &self,
@@ -141,6 +145,7 @@ impl Builder<'_, '_> {
         Ok(Stage {
             pred: self.filter(&t.filter)?,
             by: Self::keys(&t.by),
+            optional_by: Self::optional(&t.by),
             runs,
             missing: t.missing,
         })
@@ -191,6 +196,7 @@ impl Builder<'_, '_> {
         };
         Ok(Sequence {
             by: Self::keys(by),
+            optional_by: Self::optional(by),
             maxspan_ns,
             stages,
             until,
@@ -207,6 +213,7 @@ impl Builder<'_, '_> {
         }
         Ok(Sample {
             by: Self::keys(by),
+            optional_by: Self::optional(by),
             stages: terms
                 .iter()
                 .map(|t| self.stage(t))

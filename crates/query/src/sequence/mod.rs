@@ -44,6 +44,8 @@ pub enum KeyValue {
     Str(String),
     /// A field holding several values (an array), kept whole.
     List(Vec<KeyValue>),
+    /// An optional key (`by ?field`) that the event lacks: null, and equal to null.
+    Null,
 }
 
 /// An `f64` with a total order, so that keys can be hashed and sorted.
@@ -115,6 +117,7 @@ impl KeyValue {
                 .unwrap_or(Value::Null),
             KeyValue::Str(s) => Value::String(s.clone()),
             KeyValue::List(l) => Value::Array(l.iter().map(KeyValue::to_json).collect()),
+            KeyValue::Null => Value::Null,
         }
     }
 }
@@ -127,25 +130,51 @@ pub fn key_of(ev: &Event, fields: &[FieldPath]) -> Option<Key> {
     fields.iter().map(|f| KeyValue::of_field(ev, f)).collect()
 }
 
+/// [`key_of`] where `optional[i]` marks `fields[i]` as `?field`: Elasticsearch joins on
+/// null for an optional key the event lacks, and drops the event only when a key that is
+/// not optional is missing.
+pub fn key_of_optional(ev: &Event, fields: &[FieldPath], optional: &[bool]) -> Option<Key> {
+    fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match KeyValue::of_field(ev, f) {
+            Some(v) => Some(v),
+            None if optional.get(i).copied().unwrap_or(false) => Some(KeyValue::Null),
+            None => None,
+        })
+        .collect()
+}
+
 /// A stage after `runs` expansion, with its full key (shared keys, then its own).
 #[derive(Debug, Clone)]
 pub(crate) struct Flat {
     pub pred: Pred,
     pub keys: Vec<FieldPath>,
+    /// Per key: `?field` (null allowed).
+    pub optional: Vec<bool>,
     pub missing: bool,
 }
 
 /// Expands `with runs=N` into N copies of the stage, as Elasticsearch does, and prefixes
 /// each stage's keys with the shared ones.
-pub(crate) fn flatten(shared: &[FieldPath], stages: &[Stage]) -> Vec<Flat> {
+pub(crate) fn flatten(
+    shared: &[FieldPath],
+    shared_optional: &[bool],
+    stages: &[Stage],
+) -> Vec<Flat> {
     let mut out = Vec::new();
     for st in stages {
         let mut keys = shared.to_vec();
         keys.extend(st.by.iter().cloned());
+        let mut optional: Vec<bool> = (0..shared.len())
+            .map(|i| shared_optional.get(i).copied().unwrap_or(false))
+            .collect();
+        optional.extend((0..st.by.len()).map(|i| st.optional_by.get(i).copied().unwrap_or(false)));
         for _ in 0..st.runs.max(1) {
             out.push(Flat {
                 pred: st.pred.clone(),
                 keys: keys.clone(),
+                optional: optional.clone(),
                 missing: st.missing,
             });
         }

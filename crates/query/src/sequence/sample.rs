@@ -15,7 +15,7 @@
 //! each filter's search); here, the earliest pushed events are used, and a sample is returned
 //! as soon as its key has one distinct event for every filter.
 
-use super::{flatten, key_of, Flat, Key, Stats};
+use super::{flatten, key_of_optional, Flat, Key, Stats};
 use crate::query::Sample;
 use foldhash::HashMap;
 use spawnguard_event::Event;
@@ -77,7 +77,7 @@ impl<T: Clone> SampleMatcher<T> {
 
     pub fn with_config(sample: &Sample, cfg: SampleConfig) -> Self {
         SampleMatcher {
-            stages: flatten(&sample.by, &sample.stages),
+            stages: flatten(&sample.by, &sample.optional_by, &sample.stages),
             cfg,
             states: HashMap::default(),
             order: VecDeque::new(),
@@ -103,7 +103,8 @@ impl<T: Clone> SampleMatcher<T> {
             if !self.stages[si].pred.matches(ev) {
                 continue;
             }
-            let Some(key) = key_of(ev, &self.stages[si].keys) else {
+            let st = &self.stages[si];
+            let Some(key) = key_of_optional(ev, &st.keys, &st.optional) else {
                 self.stats.null_key += 1;
                 continue;
             };

@@ -32,7 +32,7 @@
 //!   Missing events are matched by key like the other stages; the output carries only the
 //!   positive stages' events.
 
-use super::{flatten, key_of, Flat, Key, Stats};
+use super::{flatten, key_of_optional, Flat, Key, Stats};
 use crate::query::Sequence;
 use foldhash::HashMap;
 use spawnguard_event::Event;
@@ -147,7 +147,7 @@ impl<T: Clone> SequenceMatcher<T> {
     }
 
     pub fn with_config(seq: &Sequence, cfg: SequenceConfig) -> Self {
-        let stages = flatten(&seq.by, &seq.stages);
+        let stages = flatten(&seq.by, &seq.optional_by, &seq.stages);
         let positives: Vec<usize> = (0..stages.len()).filter(|&i| !stages[i].missing).collect();
         let first = positives.first().copied().unwrap_or(0);
         let last = positives.last().copied().unwrap_or(0);
@@ -164,10 +164,11 @@ impl<T: Clone> SequenceMatcher<T> {
                 (i, place)
             })
             .collect();
-        let until = seq
-            .until
-            .as_ref()
-            .and_then(|u| flatten(&seq.by, std::slice::from_ref(u)).into_iter().next());
+        let until = seq.until.as_ref().and_then(|u| {
+            flatten(&seq.by, &seq.optional_by, std::slice::from_ref(u))
+                .into_iter()
+                .next()
+        });
         SequenceMatcher {
             stages,
             positives,
@@ -227,7 +228,8 @@ impl<T: Clone> SequenceMatcher<T> {
             if !self.stages[si].pred.matches(ev) {
                 continue;
             }
-            let Some(key) = key_of(ev, &self.stages[si].keys) else {
+            let st = &self.stages[si];
+            let Some(key) = key_of_optional(ev, &st.keys, &st.optional) else {
                 self.stats.null_key += 1;
                 continue;
             };
@@ -260,7 +262,8 @@ impl<T: Clone> SequenceMatcher<T> {
             if !self.stages[si].pred.matches(ev) {
                 continue;
             }
-            let Some(key) = key_of(ev, &self.stages[si].keys) else {
+            let st = &self.stages[si];
+            let Some(key) = key_of_optional(ev, &st.keys, &st.optional) else {
                 self.stats.null_key += 1;
                 continue;
             };
@@ -303,7 +306,7 @@ impl<T: Clone> SequenceMatcher<T> {
         // `until`: drop the key's pending sequences that predate this event.
         if let Some(u) = &self.until {
             if u.pred.matches(ev) {
-                match key_of(ev, &u.keys) {
+                match key_of_optional(ev, &u.keys, &u.optional) {
                     None => self.stats.null_key += 1,
                     Some(key) => {
                         if let Some(st) = self.states.get_mut(&key) {
