@@ -3,6 +3,7 @@
 #
 #   bench/exec_storm/run.sh            # N=20000, 3 rounds, jobs 1 and 2
 #   N=5000 ROUNDS=1 bench/exec_storm/run.sh
+#   PARTS=full ROUNDS=2 bench/exec_storm/run.sh   # only the full-table memory runs
 #
 # For each round and each job count it times a storm of N fork+exec of /bin/true:
 #   base   - no sensor
@@ -13,7 +14,15 @@
 #   alert  - the full `spawnguard watch` with only a rule that fires on every exec of `true`
 #            (`process where event.action == "exec" and process.name == "true"`), no alert cap,
 #            NDJSON alerts to /dev/null: exec->alert latency (kernel record -> alert written)
-# and then measures the sensor's memory with the table filled with 65,536 processes.
+# and then (PARTS "full") measures memory with the process table filled with TABLE_FILL (65,536)
+# synthetic processes shaped like real ones (spawnguard_sensor::synthetic: realistic argv lengths,
+# 200 executables, 50 working directories, a parent tree), then a storm of FULL_N execs on top
+# (the table is full: every new process evicts one), jobs 1, FULL_ROUNDS rounds:
+#   full_table - the sensor library (exec_storm sensor --table-fill)
+#   full_watch - `spawnguard watch --bench-table-fill` with the shipped rules, --emit-events /dev/null
+#   full_alert - `spawnguard watch --bench-table-fill` with the rule firing on every exec of true
+# `--bench-table-fill N` is a hidden benchmark aid of `watch` (docs/watch.md): the synthetic
+# processes go into the table before the "ready" line; their pids are above the kernel's pid limit.
 # Results (JSON records) go to $OUT (default bench/exec_storm/out/results.jsonl); summarize.py
 # prints the Markdown tables of bench/results/exec_storm.md.
 set -euo pipefail
@@ -22,10 +31,16 @@ root="$(cd "$here/../.." && pwd)"
 N="${N:-20000}"
 ROUNDS="${ROUNDS:-3}"
 JOBS="${JOBS:-1 2}"
+PARTS="${PARTS:-storms full}"
+TABLE_FILL="${TABLE_FILL:-65536}"
+FULL_N="${FULL_N:-$N}"
+FULL_ROUNDS="${FULL_ROUNDS:-$ROUNDS}"
 # Niceness of the sensor process (0 = as the systemd unit runs it; try -10 to compare).
 SENSOR_NICE="${SENSOR_NICE:-0}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 # Raw results (JSON) are kept in the repo next to the summary; scratch files go to a temp dir.
+# (PARTS=full alone writes results-full-table.jsonl, so the storms' records are kept.)
+if [ "$PARTS" = full ]; then OUT="${OUT:-$here/out/results-full-table.jsonl}"; fi
 OUT="${OUT:-$here/out/results.jsonl}"
 mkdir -p "$(dirname "$OUT")"
 : > "$OUT"
@@ -64,6 +79,7 @@ wait_file() { for _ in $(seq 1 600); do [ -s "$1" ] && return 0; sleep 0.05; don
 
 storm() { "$EX" storm --count "$N" --jobs "$1"; }
 
+case " $PARTS " in *" storms "*)
 for round in $(seq 1 "$ROUNDS"); do
   for j in $JOBS; do
     # base
@@ -93,13 +109,36 @@ for round in $(seq 1 "$ROUNDS"); do
     echo "round $round jobs $j done" >&2
   done
 done
+;; esac
 
-# Memory with a full table: 65,536 synthetic processes, then a small storm.
-rm -f "$outdir/ready" "$outdir/sensor.json"
-nice -n "$SENSOR_NICE" "$EX" sensor --table-fill 65536 --ready "$outdir/ready" --report "$outdir/sensor.json" & spid=$!
-wait_file "$outdir/ready"
-r=$("$EX" storm --count 2000 --jobs 1)
-sleep 0.5; kill -TERM "$spid"; wait "$spid" || true
-echo "{\"mode\":\"full_table\",\"round\":0,\"storm\":$r,\"sensor\":$(cat "$outdir/sensor.json")}" >> "$OUT"
+start_watch() { # args: extra watch arguments; sets wpid
+  rm -rf "$outdir/state" "$outdir/watch.json" "$outdir/watch.err"
+  nice -n "$SENSOR_NICE" "$SG" watch --state "$outdir/state" --output /dev/null --stats-interval 0 --report-json "$outdir/watch.json" "$@" 2> "$outdir/watch.err" & wpid=$!
+  for _ in $(seq 1 1200); do grep -q "watch: ready" "$outdir/watch.err" 2>/dev/null && break; sleep 0.05; done
+  grep -q "watch: ready" "$outdir/watch.err" || { cat "$outdir/watch.err" >&2; echo "watch did not start" >&2; exit 1; }
+}
+
+# Memory with a full table: TABLE_FILL synthetic processes, then a storm on top.
+case " $PARTS " in *" full "*)
+for round in $(seq 1 "$FULL_ROUNDS"); do
+  rm -f "$outdir/ready" "$outdir/sensor.json"
+  nice -n "$SENSOR_NICE" "$EX" sensor --table-fill "$TABLE_FILL" --ready "$outdir/ready" --report "$outdir/sensor.json" & spid=$!
+  wait_file "$outdir/ready"
+  r=$("$EX" storm --count "$FULL_N" --jobs 1)
+  sleep 0.5; kill -TERM "$spid"; wait "$spid" || true
+  echo "{\"mode\":\"full_table\",\"round\":$round,\"storm\":$r,\"sensor\":$(cat "$outdir/sensor.json")}" >> "$OUT"
+
+  start_watch --bench-table-fill "$TABLE_FILL" --emit-events /dev/null
+  r=$("$EX" storm --count "$FULL_N" --jobs 1)
+  sleep 0.5; kill -TERM "$wpid"; wait "$wpid" || true
+  echo "{\"mode\":\"full_watch\",\"round\":$round,\"storm\":$r,\"watch\":$(cat "$outdir/watch.json")}" >> "$OUT"
+
+  start_watch --bench-table-fill "$TABLE_FILL" --rules "$outdir/rules" --format ndjson --max-alerts-per-minute 0
+  r=$("$EX" storm --count "$FULL_N" --jobs 1)
+  sleep 0.5; kill -TERM "$wpid"; wait "$wpid" || true
+  echo "{\"mode\":\"full_alert\",\"round\":$round,\"storm\":$r,\"watch\":$(cat "$outdir/watch.json")}" >> "$OUT"
+  echo "full table round $round done" >&2
+done
+;; esac
 
 python3 "$here/summarize.py" "$OUT"

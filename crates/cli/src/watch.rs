@@ -82,6 +82,10 @@ pub struct Args {
     /// Write the final counters as JSON to FILE (benchmarks)
     #[arg(long, value_name = "FILE", hide = true)]
     pub report_json: Option<PathBuf>,
+    /// Benchmark aid: before watching, fill the process table with N synthetic processes shaped
+    /// like real ones (pids above the kernel's pid limit), to measure a full table's memory
+    #[arg(long, value_name = "N", hide = true)]
+    pub bench_table_fill: Option<usize>,
 }
 
 /// An alert kept for the self-test.
@@ -291,12 +295,22 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     )?;
     let expected_rules = built.rules.clone();
     let mut watcher = Watcher::new(&args, built.engine)?;
+    // Memory at each start-up stage, for --report-json (benchmarks).
+    let mut memory = serde_json::Map::new();
+    memory.insert("after_engine".into(), report::usage_json());
     let config = SensorConfig {
         table_capacity: args.table_capacity,
         ..SensorConfig::default()
     };
     let started = Instant::now();
     let mut sensor = Sensor::start(config).context("starting the sensor")?;
+    memory.insert("after_sensor_start".into(), report::usage_json());
+    if let Some(n) = args.bench_table_fill.filter(|&n| n > 0) {
+        let len = sensor.fill_table_for_bench(n);
+        memory.insert("after_table_fill".into(), report::usage_json());
+        memory.insert("table_len_after_fill".into(), serde_json::json!(len));
+        eprintln!("spawnguard watch: benchmark: process table filled with {n} synthetic processes ({len} entries)");
+    }
     // The learning period counts from the moment events flow.
     watcher.learn_until = args.learn.filter(|_| learn).map(|d| Instant::now() + d);
     eprintln!(
@@ -338,7 +352,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     finished?;
     flushed?;
     if let Some(p) = &args.report_json {
-        let j = report::json(&stats, &counts, &alert_latency, started.elapsed());
+        let mut j = report::json(&stats, &counts, &alert_latency, started.elapsed());
+        j["memory"] = Value::Object(memory);
+        j["table_fill"] = serde_json::json!(args.bench_table_fill.unwrap_or(0));
         std::fs::write(p, serde_json::to_vec_pretty(&j)?)
             .with_context(|| format!("writing {}", p.display()))?;
     }

@@ -1,7 +1,7 @@
 //! `spawnguard watch` end to end, with real eBPF: the emulations raise the shipped rules with the
 //! right parent and child command lines, benign interpreter children raise nothing, a process
 //! that existed before the sensor keeps its ancestry, SIGTERM shuts down cleanly with the history
-//! committed, and `--self-test` passes.
+//! committed, `--self-test` passes, and a full process table stays at its bound.
 //!
 //! These tests need root and BPF. They FAIL (never skip) without them: CI runs them as root.
 
@@ -559,6 +559,73 @@ fn learn_mode_records_then_alerts() {
     assert!(
         learned.is_some_and(|n| n >= 1),
         "learned= must count the new terms; {ctx}"
+    );
+}
+
+/// `--bench-table-fill` (benchmark aid) past the capacity: the table stays at its bound, every
+/// eviction is counted, and a real process that starts afterwards still raises its rule with its
+/// parent's command line (evictions take entries no one needs, not the live process tree).
+#[test]
+fn full_table_stays_bounded_and_still_alerts() {
+    require_root();
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let n = nonce();
+    let out = tmp.path().join("alerts.ndjson");
+    let report = tmp.path().join("report.json");
+    let w = Watch::start(&[
+        "--format",
+        "ndjson",
+        "--state",
+        tmp.path().join("state").to_str().expect("utf-8 path"),
+        "--output",
+        out.to_str().expect("utf-8 path"),
+        "--report-json",
+        report.to_str().expect("utf-8 path"),
+        "--stats-interval",
+        "0",
+        "--table-capacity",
+        "4096",
+        "--bench-table-fill",
+        "10000",
+    ]);
+    assert!(
+        w.stderr
+            .iter()
+            .any(|l| l.contains("filled with 10000 synthetic processes (4096 entries)")),
+        "stderr:\n{}",
+        w.stderr.join("\n")
+    );
+    let code = format!(r#"import pty; pty.spawn(["/bin/sh","-c","true"]) # {n}"#);
+    run_ok(python(&["-c", &code]), "pty emulation");
+    let alerts = wait_alerts(&out, Duration::from_secs(20), &|a| {
+        a.iter()
+            .any(|x| rule(x) == PTY_RULE && s(x, "/process/parent/command_line").contains(&n))
+    });
+    let (exit, stderr) = w.terminate();
+    assert_eq!(exit, Some(0), "stderr:\n{stderr}");
+    assert!(
+        alerts.iter().any(|a| rule(a) == PTY_RULE
+            && s(a, "/process/parent/command_line").contains(&n)
+            && s(a, "/process/command_line") == "/bin/sh -c true"),
+        "no pty alert with its parent after filling the table; stderr:\n{stderr}"
+    );
+    let r: Value = serde_json::from_slice(&std::fs::read(&report).expect("report written"))
+        .expect("report is JSON");
+    assert_eq!(r["table_capacity"], 4096);
+    assert_eq!(r["memory"]["table_len_after_fill"], 4096, "{r}");
+    let len = r["table_len"].as_u64().unwrap_or(u64::MAX);
+    assert!(len <= 4096, "{r}");
+    let seeded = r["seeded"].as_u64().unwrap_or(0);
+    assert!(
+        r["table_evictions"].as_u64().unwrap_or(0) >= 10_000 + seeded - 4096,
+        "evictions counted: {r}"
+    );
+    assert!(
+        r["memory"]["after_table_fill"]["rss_kib"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0
     );
 }
 

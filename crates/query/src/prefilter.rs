@@ -177,16 +177,88 @@ enum Compiled {
     Lit(usize),
     All(Vec<Compiled>),
     Any(Vec<Compiled>),
+    /// Literals as bit masks over the words of the seen-set: all of them …
+    AllBits(Vec<(usize, u64)>),
+    /// … or any of them.
+    AnyBits(Vec<(usize, u64)>),
+}
+
+/// The seen-set: one bit per literal.
+#[inline]
+fn bit(seen: &[u64], i: usize) -> bool {
+    seen.get(i / 64)
+        .is_some_and(|w| w & (1u64 << (i % 64)) != 0)
+}
+
+fn masks(lits: &[usize]) -> Vec<(usize, u64)> {
+    let mut out: Vec<(usize, u64)> = Vec::new();
+    for &i in lits {
+        let (w, b) = (i / 64, 1u64 << (i % 64));
+        match out.iter_mut().find(|(x, _)| *x == w) {
+            Some((_, m)) => *m |= b,
+            None => out.push((w, b)),
+        }
+    }
+    out
 }
 
 impl Compiled {
-    fn holds(&self, seen: &[bool]) -> bool {
+    fn holds(&self, seen: &[u64]) -> bool {
         match self {
             Compiled::Always => true,
             Compiled::Never => false,
-            Compiled::Lit(i) => seen.get(*i).copied().unwrap_or(false),
+            Compiled::Lit(i) => bit(seen, *i),
             Compiled::All(ps) => ps.iter().all(|p| p.holds(seen)),
             Compiled::Any(ps) => ps.iter().any(|p| p.holds(seen)),
+            Compiled::AllBits(ms) => ms
+                .iter()
+                .all(|&(w, m)| seen.get(w).is_some_and(|x| x & m == m)),
+            Compiled::AnyBits(ms) => ms
+                .iter()
+                .any(|&(w, m)| seen.get(w).is_some_and(|x| x & m != 0)),
+        }
+    }
+
+    /// Same formula, with the literal children of every `All`/`Any` packed into masks
+    /// (one AND per word of the seen-set instead of one lookup per literal).
+    fn packed(self) -> Compiled {
+        let pack = |ps: Vec<Compiled>, all: bool| {
+            let mut lits = Vec::new();
+            let mut rest = Vec::new();
+            for p in ps {
+                match p.packed() {
+                    Compiled::Lit(i) => lits.push(i),
+                    other => rest.push(other),
+                }
+            }
+            if lits.len() < 2 {
+                rest.extend(lits.into_iter().map(Compiled::Lit));
+                return if all {
+                    Compiled::All(rest)
+                } else {
+                    Compiled::Any(rest)
+                };
+            }
+            let bits = if all {
+                Compiled::AllBits(masks(&lits))
+            } else {
+                Compiled::AnyBits(masks(&lits))
+            };
+            if rest.is_empty() {
+                return bits;
+            }
+            // The cheap mask first.
+            rest.insert(0, bits);
+            if all {
+                Compiled::All(rest)
+            } else {
+                Compiled::Any(rest)
+            }
+        };
+        match self {
+            Compiled::All(ps) => pack(ps, true),
+            Compiled::Any(ps) => pack(ps, false),
+            other => other,
         }
     }
 }
@@ -203,14 +275,15 @@ pub struct Prefilter {
     n_lits: usize,
     reqs: Vec<Compiled>,
     /// Per literal: whether its presence alone satisfies some requirement.
-    sufficient: Vec<bool>,
+    /// Literals that alone satisfy some requirement, as a seen-set.
+    sufficient: Vec<u64>,
     unicode_escape: memmem::Finder<'static>,
 }
 
 /// Reusable per-thread scratch space for [`Prefilter::candidates`].
 #[derive(Debug, Default, Clone)]
 pub struct Scratch {
-    seen: Vec<bool>,
+    seen: Vec<u64>,
     /// Set by [`Prefilter::scan`]: the line has a `\u` escape (every requirement holds)
     /// or there are no literals.
     all: bool,
@@ -392,11 +465,18 @@ impl Prefilter {
             }
         }
         Prefilter {
-            sufficient,
+            sufficient: {
+                let on: Vec<usize> = (0..sufficient.len()).filter(|&i| sufficient[i]).collect();
+                let mut words = vec![0u64; lits.len().div_ceil(64)];
+                for (w, m) in masks(&on) {
+                    words[w] |= m;
+                }
+                words
+            },
             n_lits: lits.len(),
             ac,
             gate,
-            reqs: compiled,
+            reqs: compiled.into_iter().map(Compiled::packed).collect(),
             unicode_escape: memmem::Finder::new(b"\\u").into_owned(),
         }
     }
@@ -438,10 +518,13 @@ impl Prefilter {
             }
         }
         scratch.seen.clear();
-        scratch.seen.resize(self.n_lits, false);
+        scratch.seen.resize(self.n_lits.div_ceil(64), 0);
         if let Some(ac) = &self.ac {
             for m in ac.find_overlapping_iter(line) {
-                scratch.seen[m.pattern().as_usize()] = true;
+                let i = m.pattern().as_usize();
+                if let Some(w) = scratch.seen.get_mut(i / 64) {
+                    *w |= 1u64 << (i % 64);
+                }
             }
         }
         let mut n = 0;
@@ -463,7 +546,7 @@ impl Prefilter {
         let escaped = self.unicode_escape.find(line).is_some();
         scratch.all = escaped;
         scratch.seen.clear();
-        scratch.seen.resize(self.n_lits, false);
+        scratch.seen.resize(self.n_lits.div_ceil(64), 0);
         if escaped {
             return !self.reqs.is_empty();
         }
@@ -474,8 +557,9 @@ impl Prefilter {
         }
         if let Some(ac) = &self.ac {
             for m in ac.find_overlapping_iter(line) {
-                if let Some(s) = scratch.seen.get_mut(m.pattern().as_usize()) {
-                    *s = true;
+                let i = m.pattern().as_usize();
+                if let Some(w) = scratch.seen.get_mut(i / 64) {
+                    *w |= 1u64 << (i % 64);
                 }
             }
         }
@@ -484,7 +568,7 @@ impl Prefilter {
             .sufficient
             .iter()
             .zip(&scratch.seen)
-            .any(|(suff, seen)| *suff && *seen)
+            .any(|(suff, seen)| suff & seen != 0)
         {
             return true;
         }
@@ -673,5 +757,35 @@ mod tests {
         ])]);
         let mut s = Scratch::default();
         assert!(pf.may_match(b"python3", &mut s));
+    }
+
+    #[test]
+    fn packed_formulas_agree_with_the_tree() {
+        // Deterministic pseudo-random formulas over 150 literals (three words of the
+        // seen-set) and random seen-sets.
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        fn gen(depth: u32, next: &mut dyn FnMut(u64) -> u64) -> Compiled {
+            match if depth == 0 { 0 } else { next(4) } {
+                0 | 1 => Compiled::Lit(next(150) as usize),
+                2 => Compiled::All((0..1 + next(5)).map(|_| gen(depth - 1, next)).collect()),
+                _ => Compiled::Any((0..1 + next(5)).map(|_| gen(depth - 1, next)).collect()),
+            }
+        }
+        for _ in 0..2000 {
+            let tree = gen(3, &mut next);
+            let packed = tree.clone().packed();
+            for _ in 0..20 {
+                let seen: Vec<u64> = (0..3)
+                    .map(|_| (0..64).fold(0u64, |w, b| w | (u64::from(next(3) == 0) << b)))
+                    .collect();
+                assert_eq!(packed.holds(&seen), tree.holds(&seen), "{tree:?}");
+            }
+        }
     }
 }

@@ -6,10 +6,9 @@
 //! `exec_storm sensor --ready FILE --report FILE [--table-fill N]`: runs the sensor (table
 //! capacity 65,536) until SIGTERM/SIGINT, counting exec events of /bin/true and their
 //! kernel→user-space latency; writes a JSON report with CPU time and peak RSS. With
-//! `--table-fill N`, first fills the process table with N synthetic processes, to measure the
-//! memory of a full table.
+//! `--table-fill N`, first fills the process table with N synthetic processes shaped like real
+//! ones (`spawnguard_sensor::synthetic`), to measure the memory of a full table.
 
-use spawnguard_sensor::table::ProcInfo;
 use spawnguard_sensor::{EventKind, LatencyHistogram, Sensor, SensorConfig};
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -99,25 +98,12 @@ fn sensor(args: &[String]) {
         }
     };
     let after_start = usage();
-    if fill > 0 {
-        sensor.fill_table_for_bench(fill, |i| {
-            let mut p = ProcInfo::default();
-            p.pid = 10_000_000 + i as u32;
-            p.ppid = 1;
-            p.start_ticks = i as u64;
-            p.executable = format!("/usr/lib/app{}/bin/worker", i % 200).into();
-            p.name = "worker".into();
-            p.cwd = format!("/srv/app{}", i % 50).into();
-            let a: Vec<String> = vec![
-                p.executable.to_string(),
-                "--config".into(),
-                format!("/etc/app{}/worker-{i}.toml", i % 200),
-                "--verbose".into(),
-            ];
-            p.set_args(&a, a.len());
-            p
-        });
-    }
+    let len_after_fill = if fill > 0 {
+        sensor.fill_table_for_bench(fill)
+    } else {
+        sensor.table().len()
+    };
+    let after_fill = usage();
     if let Some(r) = &ready {
         let _ = std::fs::write(r, b"ready");
     }
@@ -160,9 +146,12 @@ fn sensor(args: &[String]) {
         "ringbuf_drops": st.ringbuf_drops, "decode_errors": st.decode_errors,
         "table_evictions": st.table_evictions, "table_len": st.table_len, "table_capacity": st.table_capacity,
         "exec_latency_us": {"p50": lat.percentile_us(50.0), "p99": lat.percentile_us(99.0), "max": lat.max_us()},
-        "cpu_user_s": u - after_start.0, "cpu_system_s": s - after_start.1,
+        "cpu_user_s": u - after_fill.0, "cpu_system_s": s - after_fill.1,
+        "cpu_fill_s": after_fill.0 + after_fill.1 - after_start.0 - after_start.1,
         "cpu_startup_s": after_start.0 + after_start.1,
         "peak_rss_kib": hwm, "peak_rss_after_start_kib": after_start.2,
+        "peak_rss_after_fill_kib": after_fill.2, "table_fill": fill,
+        "table_len_after_fill": len_after_fill,
     });
     let _ = std::fs::write(&report, serde_json::to_vec_pretty(&out).unwrap_or_default());
 }

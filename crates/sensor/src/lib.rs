@@ -23,6 +23,8 @@ pub mod paths;
 pub mod procfs;
 pub mod raw;
 mod sensor;
+#[doc(hidden)]
+pub mod synthetic;
 pub mod table;
 
 pub use latency::LatencyHistogram;

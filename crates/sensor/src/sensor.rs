@@ -418,14 +418,24 @@ impl Sensor {
 }
 
 impl Sensor {
-    /// Benchmarks only: inserts `n` synthetic processes made by `make(i)`, to measure the memory
-    /// of a full table.
+    /// Benchmarks only: inserts `n` synthetic processes shaped like real ones (see
+    /// [`crate::synthetic`]), linked to their synthetic parents, to measure the memory of a full
+    /// table. Returns the table's length afterwards.
     #[doc(hidden)]
-    pub fn fill_table_for_bench(&mut self, n: usize, make: impl Fn(usize) -> ProcInfo) {
+    pub fn fill_table_for_bench(&mut self, n: usize) -> usize {
+        let now_ticks = ns_to_ticks(boottime_ns());
+        let init = self.table.by_pid(1).map(|p| p.key());
+        let mut keys: Vec<(u32, u64)> = Vec::with_capacity(n);
         for i in 0..n {
-            let mut p = make(i);
+            let (mut p, parent) = crate::synthetic::process(i, now_ticks);
             p.entity_id = self.host.entity_id(p.pid, p.start_ticks);
+            p.parent = match parent {
+                Some(j) => keys.get(j).copied(),
+                None => init,
+            };
+            keys.push(p.key());
             self.table.insert(p);
         }
+        self.table.len()
     }
 }

@@ -4,8 +4,17 @@
 //! Entries are keyed by (pid, start ticks), so a reused pid never inherits an old process's
 //! identity. An exited process stays while any of its children is still in the table (they need
 //! it as their parent) and for a grace period after its exit (records of it may still be in the
-//! ring). Memory is bounded by a capacity: past it, entries are evicted (exited ones first, oldest
-//! first) and every eviction is counted.
+//! ring). Memory is bounded by a capacity: past it, one entry is evicted per new one, and every
+//! eviction is counted. The order is kept as it goes, so an eviction costs O(1):
+//! 1. exited processes whose children are all gone from the table, in the order they became so
+//!    (their exit, or the removal of their last child);
+//! 2. then the least recently active of the others (activity: inserted, exec'd, or had a child).
+//!
+//! Layout (a full table is the bulk of the sensor's memory): entries live in one slab allocated
+//! once at the capacity, with an index by pid (the processes that share a pid are chained, newest
+//! first) and two intrusive lists for the eviction order. Executables, names, directories,
+//! container ids and argv are shared `Arc<str>`: a fork shares its parent's, and repeated ones are
+//! interned.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -50,8 +59,8 @@ pub struct ProcInfo {
     /// Basename of the executable (the command name when the executable is unknown).
     pub name: Arc<str>,
     pub executable: Arc<str>,
-    /// argv, NUL-separated, cut to TABLE_ARGS_BYTES (see [`ProcInfo::args`]).
-    pub(crate) args: Box<str>,
+    /// argv, NUL-separated, cut to TABLE_ARGS_BYTES (see [`ProcInfo::args`]); shared.
+    pub(crate) args: Arc<str>,
     /// The real argc.
     pub args_count: usize,
     pub cwd: Arc<str>,
@@ -64,8 +73,8 @@ pub struct ProcInfo {
     pub parent: Option<Key>,
     /// CLOCK_BOOTTIME ns of the exit.
     pub exited: Option<u64>,
+    /// Children of this entry in the table.
     pub(crate) children: u32,
-    pub(crate) seq: u64,
 }
 
 impl ProcInfo {
@@ -113,7 +122,7 @@ impl ProcInfo {
                 budget = 0;
             }
         }
-        self.args = out.into_boxed_str();
+        self.args = out.into();
         self.args_count = argc.max(args.len());
     }
 }
@@ -127,54 +136,111 @@ pub struct TableStats {
     pub reaped: u64,
 }
 
+/// No slot.
+const NIL: u32 = u32::MAX;
+/// Eviction lists: exited with no child in the table (evicted first), and the others (LRU).
+const DONE: usize = 0;
+const ACTIVE: usize = 1;
+
+struct Slot {
+    /// None: a free slot (then `next` links the free list).
+    info: Option<ProcInfo>,
+    /// Neighbours in its eviction list (`list`).
+    prev: u32,
+    next: u32,
+    /// The next older entry with the same pid.
+    older: u32,
+    list: u8,
+}
+
+#[derive(Clone, Copy)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+const EMPTY: List = List {
+    head: NIL,
+    tail: NIL,
+};
+
+/// A set of shared strings, started over past `max` entries (bounds its memory; entries keep
+/// their copies).
+struct Interner {
+    set: HashSet<Arc<str>>,
+    max: usize,
+}
+
+impl Interner {
+    fn new(max: usize) -> Self {
+        Interner {
+            set: HashSet::new(),
+            max,
+        }
+    }
+
+    fn intern(&mut self, s: &mut Arc<str>) {
+        if let Some(x) = self.set.get(s) {
+            if !Arc::ptr_eq(x, s) {
+                *s = Arc::clone(x);
+            }
+            return;
+        }
+        if self.set.len() >= self.max {
+            self.set = HashSet::new();
+        }
+        self.set.insert(Arc::clone(s));
+    }
+}
+
 pub struct ProcTable {
-    entries: HashMap<Key, ProcInfo>,
-    /// pid -> start ticks of the newest process with that pid.
-    current: HashMap<u32, u64>,
+    /// Allocated once at the capacity; slots are reused.
+    slots: Vec<Slot>,
+    /// Free slots, linked through `next`.
+    free: u32,
+    len: usize,
+    /// pid -> slot of the newest process with that pid (older ones chained by `older`).
+    by_pid: HashMap<u32, u32>,
+    lists: [List; 2],
     reap_queue: VecDeque<(Key, u64)>,
     capacity: usize,
     grace_ns: u64,
-    pub(crate) seq: u64,
     evictions: u64,
     reaped: u64,
-    /// Shared copies of executables, names and directories: most processes share them.
-    strings: HashSet<Arc<str>>,
+    /// Executables, names, directories and container ids: most processes share them.
+    strings: Interner,
+    /// Command lines: repeated ones (workers, scripts run again and again) are shared.
+    argvs: Interner,
 }
 
-/// Distinct strings interned before the interner starts over (bounds its memory).
+/// Distinct strings interned before an interner starts over.
 const MAX_INTERNED: usize = 16_384;
+const MAX_INTERNED_ARGV: usize = 8_192;
 
 impl ProcTable {
     /// `capacity` entries at most (at least 16); exited entries kept `grace_ns` after exit.
     pub fn new(capacity: usize, grace_ns: u64) -> Self {
-        let capacity = capacity.max(16);
+        // Slot numbers are u32 and NIL is reserved.
+        let capacity = capacity.clamp(16, (u32::MAX - 1) as usize);
         ProcTable {
-            entries: HashMap::with_capacity(capacity),
-            current: HashMap::with_capacity(capacity),
+            slots: Vec::with_capacity(capacity),
+            free: NIL,
+            len: 0,
+            by_pid: HashMap::with_capacity(capacity),
+            lists: [EMPTY; 2],
             reap_queue: VecDeque::new(),
             capacity,
             grace_ns,
-            seq: 0,
             evictions: 0,
             reaped: 0,
-            strings: HashSet::new(),
+            strings: Interner::new(MAX_INTERNED),
+            argvs: Interner::new(MAX_INTERNED_ARGV),
         }
-    }
-
-    fn intern(&mut self, s: &Arc<str>) -> Arc<str> {
-        if let Some(x) = self.strings.get(s) {
-            return Arc::clone(x);
-        }
-        if self.strings.len() >= MAX_INTERNED {
-            self.strings.clear();
-        }
-        self.strings.insert(Arc::clone(s));
-        Arc::clone(s)
     }
 
     pub fn stats(&self) -> TableStats {
         TableStats {
-            len: self.entries.len(),
+            len: self.len,
             capacity: self.capacity,
             evictions: self.evictions,
             reaped: self.reaped,
@@ -182,30 +248,52 @@ impl ProcTable {
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
+    }
+
+    fn info(&self, slot: u32) -> Option<&ProcInfo> {
+        self.slots.get(slot as usize)?.info.as_ref()
+    }
+
+    fn info_mut(&mut self, slot: u32) -> Option<&mut ProcInfo> {
+        self.slots.get_mut(slot as usize)?.info.as_mut()
+    }
+
+    fn older(&self, slot: u32) -> u32 {
+        self.slots.get(slot as usize).map_or(NIL, |s| s.older)
+    }
+
+    fn slot_of(&self, key: Key) -> Option<u32> {
+        let mut cur = *self.by_pid.get(&key.0)?;
+        while cur != NIL {
+            if self.info(cur)?.start_ticks == key.1 {
+                return Some(cur);
+            }
+            cur = self.older(cur);
+        }
+        None
     }
 
     pub fn get(&self, key: Key) -> Option<&ProcInfo> {
-        self.entries.get(&key)
+        self.slot_of(key).and_then(|s| self.info(s))
     }
 
     pub fn get_mut(&mut self, key: Key) -> Option<&mut ProcInfo> {
-        self.entries.get_mut(&key)
+        let s = self.slot_of(key)?;
+        self.info_mut(s)
     }
 
     /// The newest process with this pid.
     pub fn by_pid(&self, pid: u32) -> Option<&ProcInfo> {
-        self.current
-            .get(&pid)
-            .and_then(|&s| self.entries.get(&(pid, s)))
+        self.by_pid.get(&pid).and_then(|&s| self.info(s))
     }
 
     pub fn parent_of(&self, p: &ProcInfo) -> Option<&ProcInfo> {
-        p.parent.and_then(|k| self.entries.get(&k))
+        p.parent.and_then(|k| self.get(k))
     }
 
     /// Ancestors, nearest first, at most `max`.
@@ -222,52 +310,145 @@ impl ProcTable {
         out
     }
 
+    fn unlink(&mut self, slot: u32) {
+        let Some(s) = self.slots.get(slot as usize) else {
+            return;
+        };
+        let (prev, next, list) = (s.prev, s.next, s.list as usize & 1);
+        match self.slots.get_mut(prev as usize) {
+            Some(p) => p.next = next,
+            None => self.lists[list].head = next,
+        }
+        match self.slots.get_mut(next as usize) {
+            Some(n) => n.prev = prev,
+            None => self.lists[list].tail = prev,
+        }
+    }
+
+    fn push_back(&mut self, slot: u32, list: usize) {
+        let tail = self.lists[list].tail;
+        let Some(s) = self.slots.get_mut(slot as usize) else {
+            return;
+        };
+        s.prev = tail;
+        s.next = NIL;
+        s.list = list as u8;
+        match self.slots.get_mut(tail as usize) {
+            Some(t) => t.next = slot,
+            None => self.lists[list].head = slot,
+        }
+        self.lists[list].tail = slot;
+    }
+
+    /// Moves an entry to the end of the list its state puts it in (exited and childless: DONE;
+    /// otherwise ACTIVE, as most recently active).
+    fn relist(&mut self, slot: u32) {
+        let done = self
+            .info(slot)
+            .is_some_and(|p| p.exited.is_some() && p.children == 0);
+        self.unlink(slot);
+        self.push_back(slot, if done { DONE } else { ACTIVE });
+    }
+
     /// Inserts or replaces an entry. The parent link is kept as given.
     pub fn insert(&mut self, mut info: ProcInfo) {
         let key = info.key();
-        info.name = self.intern(&info.name);
-        info.executable = self.intern(&info.executable);
-        info.cwd = self.intern(&info.cwd);
-        if let Some(c) = &info.container_id {
-            info.container_id = Some(self.intern(c));
+        self.strings.intern(&mut info.name);
+        self.strings.intern(&mut info.executable);
+        self.strings.intern(&mut info.cwd);
+        if let Some(c) = &mut info.container_id {
+            self.strings.intern(c);
         }
-        if let Some(old) = self.entries.get(&key) {
+        self.argvs.intern(&mut info.args);
+        if let Some(slot) = self.slot_of(key) {
+            let Some(old) = self.info_mut(slot) else {
+                return;
+            };
             info.children = old.children;
-            info.seq = old.seq;
             let old_parent = old.parent;
-            if old_parent != info.parent {
+            *old = info;
+            let new_parent = old.parent;
+            if old_parent != new_parent {
                 self.adjust_children(old_parent, false);
-                self.adjust_children(info.parent, true);
+                self.adjust_children(new_parent, true);
             }
-            self.entries.insert(key, info);
+            self.relist(slot);
             return;
         }
-        if self.entries.len() >= self.capacity {
-            self.make_room();
-        }
-        self.seq += 1;
-        info.seq = self.seq;
         info.children = 0;
+        // The parent first: it is then the most recently active, never the one evicted.
         self.adjust_children(info.parent, true);
-        let newer = self.current.get(&key.0).is_none_or(|&s| s <= key.1);
-        if newer {
-            self.current.insert(key.0, key.1);
+        if self.len >= self.capacity {
+            self.evict_one();
         }
-        self.entries.insert(key, info);
+        let slot = if self.free != NIL {
+            let s = self.free;
+            self.free = self.slots.get(s as usize).map_or(NIL, |x| x.next);
+            s
+        } else if self.slots.len() < self.capacity {
+            self.slots.push(Slot {
+                info: None,
+                prev: NIL,
+                next: NIL,
+                older: NIL,
+                list: ACTIVE as u8,
+            });
+            (self.slots.len() - 1) as u32
+        } else {
+            return; // unreachable: len < capacity means a free slot
+        };
+        // Chain by pid, newest start first.
+        let mut older = NIL;
+        match self.by_pid.get(&key.0).copied() {
+            Some(head) if self.info(head).is_some_and(|h| h.start_ticks > key.1) => {
+                // An older process than the newest with this pid: after the last newer one.
+                let mut cur = head;
+                loop {
+                    let next = self.older(cur);
+                    if next == NIL || self.info(next).is_none_or(|n| n.start_ticks < key.1) {
+                        older = next;
+                        if let Some(c) = self.slots.get_mut(cur as usize) {
+                            c.older = slot;
+                        }
+                        break;
+                    }
+                    cur = next;
+                }
+            }
+            Some(head) => {
+                older = head;
+                self.by_pid.insert(key.0, slot);
+            }
+            None => {
+                self.by_pid.insert(key.0, slot);
+            }
+        }
+        let list = if info.exited.is_some() { DONE } else { ACTIVE };
+        if let Some(s) = self.slots.get_mut(slot as usize) {
+            s.info = Some(info);
+            s.older = older;
+        }
+        self.len += 1;
+        self.push_back(slot, list);
     }
 
     fn adjust_children(&mut self, parent: Option<Key>, add: bool) {
         let Some(pk) = parent else { return };
-        let Some(p) = self.entries.get_mut(&pk) else {
+        let Some(slot) = self.slot_of(pk) else {
+            return;
+        };
+        let Some(p) = self.info_mut(slot) else {
             return;
         };
         if add {
             p.children += 1;
+            self.relist(slot);
         } else {
             p.children = p.children.saturating_sub(1);
             if p.children == 0 {
                 if let Some(t) = p.exited {
                     self.reap_queue.push_back((pk, t));
+                    self.relist(slot);
                 }
             }
         }
@@ -275,10 +456,17 @@ impl ProcTable {
 
     /// Marks an exit; the entry is reaped later by [`ProcTable::reap`].
     pub fn mark_exited(&mut self, key: Key, at_ns: u64) {
-        if let Some(p) = self.entries.get_mut(&key) {
+        let Some(slot) = self.slot_of(key) else {
+            return;
+        };
+        if let Some(p) = self.info_mut(slot) {
             if p.exited.is_none() {
                 p.exited = Some(at_ns);
+                let childless = p.children == 0;
                 self.reap_queue.push_back((key, at_ns));
+                if childless {
+                    self.relist(slot);
+                }
             }
         }
     }
@@ -290,131 +478,93 @@ impl ProcTable {
                 break;
             }
             self.reap_queue.pop_front();
-            let removable = self
-                .entries
-                .get(&key)
-                .is_some_and(|p| p.exited.is_some() && p.children == 0);
-            if removable {
-                self.remove(key);
-                self.reaped += 1;
+            if let Some(slot) = self.slot_of(key) {
+                let removable = self
+                    .info(slot)
+                    .is_some_and(|p| p.exited.is_some() && p.children == 0);
+                if removable {
+                    self.remove(slot);
+                    self.reaped += 1;
+                }
             }
         }
     }
 
-    fn remove(&mut self, key: Key) {
-        if let Some(p) = self.entries.remove(&key) {
-            if self.current.get(&key.0) == Some(&key.1) {
-                self.current.remove(&key.0);
+    fn remove(&mut self, slot: u32) {
+        let Some(info) = self
+            .slots
+            .get_mut(slot as usize)
+            .and_then(|s| s.info.take())
+        else {
+            return;
+        };
+        self.unlink(slot);
+        // Out of the pid chain.
+        let older = self.older(slot);
+        if self.by_pid.get(&info.pid) == Some(&slot) {
+            if older == NIL {
+                self.by_pid.remove(&info.pid);
+            } else {
+                self.by_pid.insert(info.pid, older);
             }
-            self.adjust_children(p.parent, false);
+        } else if let Some(&head) = self.by_pid.get(&info.pid) {
+            let mut cur = head;
+            while cur != NIL {
+                let next = self.older(cur);
+                if next == slot {
+                    if let Some(c) = self.slots.get_mut(cur as usize) {
+                        c.older = older;
+                    }
+                    break;
+                }
+                cur = next;
+            }
         }
+        if let Some(s) = self.slots.get_mut(slot as usize) {
+            s.older = NIL;
+            s.prev = NIL;
+            s.next = self.free;
+        }
+        self.free = slot;
+        self.len -= 1;
+        self.adjust_children(info.parent, false);
     }
 
-    /// Frees about 1% of the capacity: exited entries first, then the oldest live ones.
-    fn make_room(&mut self) {
-        let want = (self.capacity / 100).max(1);
-        let mut cands: Vec<(bool, u64, Key)> = self
-            .entries
-            .values()
-            .map(|p| (p.exited.is_none(), p.seq, p.key()))
-            .collect();
-        cands.sort_unstable();
-        for (_, _, key) in cands.into_iter().take(want) {
-            self.remove(key);
+    /// Evicts one entry (the table is full): the first exited-and-childless one, else the least
+    /// recently active.
+    fn evict_one(&mut self) {
+        let victim = match self.lists[DONE].head {
+            NIL => self.lists[ACTIVE].head,
+            h => h,
+        };
+        if victim != NIL {
+            self.remove(victim);
             self.evictions += 1;
         }
+    }
+
+    #[cfg(test)]
+    fn remove_for_test(&mut self, key: Key) {
+        if let Some(slot) = self.slot_of(key) {
+            self.remove(slot);
+        }
+    }
+
+    /// The eviction order, first to go first (tests and diagnostics).
+    pub fn eviction_order(&self) -> Vec<Key> {
+        let mut out = Vec::with_capacity(self.len);
+        for list in [DONE, ACTIVE] {
+            let mut cur = self.lists[list].head;
+            while let Some(s) = self.slots.get(cur as usize) {
+                if let Some(p) = &s.info {
+                    out.push(p.key());
+                }
+                cur = s.next;
+            }
+        }
+        out
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn proc(pid: u32, start: u64, parent: Option<Key>) -> ProcInfo {
-        ProcInfo {
-            pid,
-            start_ticks: start,
-            name: format!("p{pid}").into(),
-            parent,
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn ancestry_and_reaping_waits_for_children() {
-        let mut t = ProcTable::new(100, 10);
-        t.insert(proc(1, 1, None));
-        t.insert(proc(10, 5, Some((1, 1))));
-        t.insert(proc(11, 6, Some((10, 5))));
-        let child = t.get((11, 6)).unwrap().clone();
-        let names: Vec<_> = t
-            .ancestors(&child, 8)
-            .iter()
-            .map(|p| p.name.to_string())
-            .collect();
-        assert_eq!(names, vec!["p10", "p1"]);
-
-        t.mark_exited((10, 5), 100);
-        t.reap(1000);
-        assert!(
-            t.get((10, 5)).is_some(),
-            "parent kept while its child lives"
-        );
-        t.mark_exited((11, 6), 1000);
-        t.reap(1005);
-        assert!(t.get((11, 6)).is_some(), "kept during grace");
-        t.reap(1010);
-        assert!(t.get((11, 6)).is_none());
-        t.reap(1011);
-        assert!(
-            t.get((10, 5)).is_none(),
-            "parent reaped once its last child is gone"
-        );
-        assert_eq!(t.stats().reaped, 2);
-        assert_eq!(t.stats().evictions, 0);
-    }
-
-    #[test]
-    fn pid_reuse_keeps_both_until_reaped() {
-        let mut t = ProcTable::new(100, 0);
-        t.insert(proc(7, 1, None));
-        t.insert(proc(8, 2, Some((7, 1))));
-        t.mark_exited((7, 1), 5);
-        t.insert(proc(7, 9, None));
-        assert_eq!(t.by_pid(7).unwrap().start_ticks, 9);
-        assert_eq!(t.parent_of(t.get((8, 2)).unwrap()).unwrap().start_ticks, 1);
-    }
-
-    #[test]
-    fn capacity_evicts_exited_first_and_counts() {
-        let mut t = ProcTable::new(16, 1_000_000);
-        for pid in 0..16 {
-            t.insert(proc(pid, 1, None));
-        }
-        t.mark_exited((5, 1), 1);
-        t.insert(proc(100, 1, None));
-        assert!(t.get((5, 1)).is_none(), "the exited entry goes first");
-        assert_eq!(t.stats().evictions, 1);
-        assert_eq!(t.len(), 16);
-        for pid in 200..300 {
-            t.insert(proc(pid, 1, None));
-        }
-        assert!(t.len() <= 16);
-        assert_eq!(t.stats().evictions, 101);
-    }
-
-    #[test]
-    fn args_are_capped_in_the_table() {
-        let mut p = ProcInfo::default();
-        let long = vec!["x".repeat(800), "é".repeat(300)];
-        p.set_args(&long, 2);
-        let total: usize = p.args().iter().map(|a| a.len()).sum();
-        assert!(total <= TABLE_ARGS_BYTES);
-        assert_eq!(p.args_count, 2);
-        assert!(p.args_cut() || p.args().len() == 2);
-        let mut q = ProcInfo::default();
-        q.set_args(&["a".into(), "".into(), "b c".into()], 3);
-        assert_eq!(q.args(), vec!["a", "", "b c"]);
-        assert_eq!(q.command_line(), "a  b c");
-    }
-}
+mod tests;

@@ -35,6 +35,13 @@ pub fn usage() -> Usage {
     }
 }
 
+/// Current and peak resident set (KiB) and CPU time so far, as JSON (at a start-up stage).
+pub fn usage_json() -> serde_json::Value {
+    let u = usage();
+    serde_json::json!({"rss_kib": u.rss_kib, "peak_rss_kib": u.peak_rss_kib,
+                       "cpu_s": (u.user + u.system).as_secs_f64()})
+}
+
 /// The engine's side of the counters.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Counts {
