@@ -84,6 +84,13 @@ for round in $(seq 1 "$ROUNDS"); do
   for j in $JOBS; do
     # base
     r=$(storm "$j"); echo "{\"mode\":\"base\",\"round\":$round,\"storm\":$r}" >> "$OUT"
+    # watch as deployed: shipped rules, alerts to a file, no event copy
+    rm -rf "$outdir/state" "$outdir/watch.json" "$outdir/watch.err"
+    nice -n "$SENSOR_NICE" "$SG" watch --state "$outdir/state" --output /dev/null --stats-interval 0 --report-json "$outdir/watch.json" 2> "$outdir/watch.err" & wpid=$!
+    for _ in $(seq 1 600); do grep -q "watch: ready" "$outdir/watch.err" 2>/dev/null && break; sleep 0.05; done
+    r=$(storm "$j")
+    sleep 0.5; kill -TERM "$wpid"; wait "$wpid" || true
+    echo "{\"mode\":\"plain\",\"round\":$round,\"storm\":$r,\"watch\":$(cat "$outdir/watch.json")}" >> "$OUT"
     # sensor library
     rm -f "$outdir/ready" "$outdir/sensor.json"
     nice -n "$SENSOR_NICE" "$EX" sensor --ready "$outdir/ready" --report "$outdir/sensor.json" & spid=$!
@@ -137,6 +144,13 @@ for round in $(seq 1 "$FULL_ROUNDS"); do
   r=$("$EX" storm --count "$FULL_N" --jobs 1)
   sleep 0.5; kill -TERM "$wpid"; wait "$wpid" || true
   echo "{\"mode\":\"full_alert\",\"round\":$round,\"storm\":$r,\"watch\":$(cat "$outdir/watch.json")}" >> "$OUT"
+
+  # Worst case for the table's memory: every synthetic process with its own 1 KiB of argv
+  # (the table's argv budget then cuts most of them; counted in table_argv_cut).
+  start_watch --bench-table-fill "$TABLE_FILL" --bench-worst-argv --emit-events /dev/null
+  r=$("$EX" storm --count "$FULL_N" --jobs 1)
+  sleep 0.5; kill -TERM "$wpid"; wait "$wpid" || true
+  echo "{\"mode\":\"full_worst\",\"round\":$round,\"storm\":$r,\"watch\":$(cat "$outdir/watch.json")}" >> "$OUT"
   echo "full table round $round done" >&2
 done
 ;; esac

@@ -25,17 +25,22 @@ print(f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC 
 print(f"Machine: {os.cpu_count()} vCPU {cpu}, kernel {platform.release()}  ")
 n = rows[0]["storm"]["count"] if rows else 0
 print(f"Storm: {n} fork+exec+wait of /bin/true per run; median of {max(r['round'] for r in rows)} rounds\n")
-if any(k[0] in ("base", "sensor", "watch", "alert") for k in by):
-    print("| jobs | mode | storm rate (exec/s) | ratio to base | overhead | /bin/true execs received | lost | ringbuf drops | exec→user p50 | p99 | sensor CPU (s) | CPU per exec | peak RSS |")
+if any(k[0] in ("base", "plain", "sensor", "watch", "alert") for k in by):
+    print("| jobs | mode | storm rate (exec/s) | ratio to base (per round, median) | overhead | /bin/true execs received | lost | ringbuf drops | exec→user p50 | p99 | sensor CPU (s) | CPU per exec | peak RSS |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for jobs in sorted({k[1] for k in by}):
     base = med([r["storm"]["rate_per_s"] for r in by.get(("base", jobs), [])])
-    for mode in ("base", "sensor", "watch", "alert"):
+    base_by_round = {r["round"]: r["storm"]["rate_per_s"] for r in by.get(("base", jobs), [])}
+    for mode in ("base", "plain", "sensor", "watch", "alert"):
         rs = by.get((mode, jobs), [])
         if not rs:
             continue
         rate = med([r["storm"]["rate_per_s"] for r in rs])
-        ratio = rate / base if base else float("nan")
+        # Each run against the no-sensor run of its own round (drift between rounds cancels),
+        # median over rounds.
+        paired = [r["storm"]["rate_per_s"] / base_by_round[r["round"]] for r in rs
+                  if base_by_round.get(r["round"])]
+        ratio = med(paired) if paired else (rate / base if base else float("nan"))
         if mode == "base":
             print(f"| {jobs} | no sensor | {rate:.0f} | 1.000 | - | - | - | - | - | - | - | - | - |")
             continue
@@ -58,8 +63,9 @@ for jobs in sorted({k[1] for k in by}):
             p99 = med([x["latency_us"]["p99"] for x in s])
             cpu_s = med([x["cpu_user_s"] + x["cpu_system_s"] for x in s])
             rss = max(x["peak_rss_kib"] for x in s)
-            label = ("spawnguard watch --emit-events /dev/null (shipped rules)" if mode == "watch"
-                     else "spawnguard watch, rule on every exec of true, NDJSON alerts")
+            label = {"plain": "spawnguard watch (shipped rules, as deployed)",
+                     "watch": "spawnguard watch --emit-events /dev/null (shipped rules)"}.get(
+                         mode, "spawnguard watch, rule on every exec of true, NDJSON alerts")
         per = cpu_s / n * 1e6 if n else 0
         lost_txt = ", ".join(str(x) for x in lost)
         recv_txt = ", ".join(str(x) for x in recv)
@@ -77,7 +83,7 @@ if alert_rows:
         print(f"| {jobs} | {r['round']} | {r['storm']['count']} | {w['alerts']} | {fmt(al['p50'])} | {fmt(al['p99'])} | "
               f"{fmt(al.get('max'))} | {w['ringbuf_drops']} | {w['cpu_user_s'] + w['cpu_system_s']:.2f} | "
               f"{w['peak_rss_kib']/1024:.1f} MiB |")
-full = [r for r in rows if r["mode"] in ("full_table", "full_watch", "full_alert")]
+full = [r for r in rows if r["mode"] in ("full_table", "full_watch", "full_alert", "full_worst")]
 if full:
     mib = lambda kib: f"{kib/1024:.1f} MiB ({kib*1024/1e6:.1f} MB)"
     fmt = lambda v: "-" if v is None else f"{v:.0f} µs"
@@ -93,8 +99,9 @@ if full:
           "exec→user p50 | p99 | exec→alert p99 | CPU in the storm (s) | RSS after start (peak) | RSS after fill | peak RSS |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     labels = {"full_table": "sensor (library)", "full_watch": "spawnguard watch (shipped rules, --emit-events)",
-              "full_alert": "spawnguard watch (rule on every exec of true)"}
-    for r in sorted(full, key=lambda r: (r["round"], ["full_table", "full_watch", "full_alert"].index(r["mode"]))):
+              "full_alert": "spawnguard watch (rule on every exec of true)",
+              "full_worst": "spawnguard watch (shipped rules, every entry 1 KiB of its own argv)"}
+    for r in sorted(full, key=lambda r: (r["round"], ["full_table", "full_watch", "full_alert", "full_worst"].index(r["mode"]))):
         st = r["storm"]
         if r["mode"] == "full_table":
             s_ = r["sensor"]

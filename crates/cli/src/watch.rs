@@ -86,6 +86,10 @@ pub struct Args {
     /// like real ones (pids above the kernel's pid limit), to measure a full table's memory
     #[arg(long, value_name = "N", hide = true)]
     pub bench_table_fill: Option<usize>,
+    /// Benchmark aid, with --bench-table-fill: give every synthetic process its own 1 KiB of
+    /// argv (the worst case for the table's memory)
+    #[arg(long, hide = true)]
+    pub bench_worst_argv: bool,
 }
 
 /// An alert kept for the self-test.
@@ -306,7 +310,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let mut sensor = Sensor::start(config).context("starting the sensor")?;
     memory.insert("after_sensor_start".into(), report::usage_json());
     if let Some(n) = args.bench_table_fill.filter(|&n| n > 0) {
-        let len = sensor.fill_table_for_bench(n);
+        let len = sensor.fill_table_for_bench_with(n, args.bench_worst_argv);
         memory.insert("after_table_fill".into(), report::usage_json());
         memory.insert("table_len_after_fill".into(), serde_json::json!(len));
         eprintln!("spawnguard watch: benchmark: process table filled with {n} synthetic processes ({len} entries)");

@@ -88,6 +88,8 @@ pub struct SensorStats {
     pub path_truncations: u64,
     /// Process-table entries evicted because it was full.
     pub table_evictions: u64,
+    /// Table entries whose argv was cut short because the table's argv budget was spent.
+    pub table_argv_cut: u64,
     pub table_len: usize,
     pub table_capacity: usize,
     /// Processes read from /proc at start.
@@ -153,6 +155,7 @@ impl Sensor {
         s.ringbuf_drops = self.loaded.ringbuf_drops();
         let t = self.table.stats();
         s.table_evictions = t.evictions;
+        s.table_argv_cut = t.argv_cut;
         s.table_len = t.len;
         s.table_capacity = t.capacity;
         s
@@ -423,6 +426,12 @@ impl Sensor {
     /// table. Returns the table's length afterwards.
     #[doc(hidden)]
     pub fn fill_table_for_bench(&mut self, n: usize) -> usize {
+        self.fill_table_for_bench_with(n, false)
+    }
+
+    /// [`Sensor::fill_table_for_bench`]; with `worst_argv`, every process gets its own
+    /// [`crate::table::TABLE_ARGS_BYTES`] of argv (the worst case for the table's memory).
+    pub fn fill_table_for_bench_with(&mut self, n: usize, worst_argv: bool) -> usize {
         let now_ticks = ns_to_ticks(boottime_ns());
         let init = self.table.by_pid(1).map(|p| p.key());
         let mut keys: Vec<(u32, u64)> = Vec::with_capacity(n);
@@ -433,6 +442,10 @@ impl Sensor {
                 Some(j) => keys.get(j).copied(),
                 None => init,
             };
+            if worst_argv {
+                let own = format!("{i:0>width$}", width = crate::table::TABLE_ARGS_BYTES);
+                p.set_args(&[own], 1);
+            }
             keys.push(p.key());
             self.table.insert(p);
         }

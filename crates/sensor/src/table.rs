@@ -23,6 +23,14 @@ use std::sync::Arc;
 /// events carry its full argv; this only bounds what the table holds.
 pub const TABLE_ARGS_BYTES: usize = 1024;
 
+/// Bytes of argv the whole table keeps at full length (counted per entry, shared copies
+/// included, so the real figure is lower). Past it, entries keep only
+/// [`TABLE_ARGS_BYTES_OVER_BUDGET`] bytes: the table's memory is then bounded for any input
+/// (capacity × (slot + that), plus this budget), not only for realistic command lines.
+pub const TABLE_ARGV_BUDGET: usize = 16 << 20;
+/// Bytes of argv kept per entry once the budget is spent.
+pub const TABLE_ARGS_BYTES_OVER_BUDGET: usize = 128;
+
 pub type Key = (u32, u64);
 
 /// A `process.entity_id`: 22 base64url characters, stored inline (see [`crate::host`]).
@@ -134,6 +142,9 @@ pub struct TableStats {
     /// Entries removed because the table was full (not normal reaping).
     pub evictions: u64,
     pub reaped: u64,
+    /// Entries whose argv was cut to [`TABLE_ARGS_BYTES_OVER_BUDGET`] because the table's
+    /// argv budget was spent.
+    pub argv_cut: u64,
 }
 
 /// No slot.
@@ -211,6 +222,10 @@ pub struct ProcTable {
     strings: Interner,
     /// Command lines: repeated ones (workers, scripts run again and again) are shared.
     argvs: Interner,
+    /// argv bytes held, counted per entry, against `argv_budget`.
+    argv_bytes: usize,
+    argv_budget: usize,
+    argv_cut: u64,
 }
 
 /// Distinct strings interned before an interner starts over.
@@ -235,7 +250,35 @@ impl ProcTable {
             reaped: 0,
             strings: Interner::new(MAX_INTERNED),
             argvs: Interner::new(MAX_INTERNED_ARGV),
+            argv_bytes: 0,
+            argv_budget: TABLE_ARGV_BUDGET,
+            argv_cut: 0,
         }
+    }
+
+    /// Sets the argv budget (see [`TABLE_ARGV_BUDGET`]).
+    pub fn with_argv_budget(mut self, bytes: usize) -> Self {
+        self.argv_budget = bytes;
+        self
+    }
+
+    /// argv bytes held, counted per entry.
+    pub fn argv_bytes(&self) -> usize {
+        self.argv_bytes
+    }
+
+    /// Counts an entry's argv against the budget, cutting it first if the budget is spent.
+    fn admit_args(&mut self, info: &mut ProcInfo) {
+        let len = info.args.len();
+        if self.argv_bytes + len > self.argv_budget && len > TABLE_ARGS_BYTES_OVER_BUDGET {
+            let mut cut = TABLE_ARGS_BYTES_OVER_BUDGET;
+            while !info.args.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            info.args = Arc::from(&info.args[..cut]);
+            self.argv_cut += 1;
+        }
+        self.argv_bytes += info.args.len();
     }
 
     pub fn stats(&self) -> TableStats {
@@ -244,6 +287,7 @@ impl ProcTable {
             capacity: self.capacity,
             evictions: self.evictions,
             reaped: self.reaped,
+            argv_cut: self.argv_cut,
         }
     }
 
@@ -353,6 +397,13 @@ impl ProcTable {
     /// Inserts or replaces an entry. The parent link is kept as given.
     pub fn insert(&mut self, mut info: ProcInfo) {
         let key = info.key();
+        // A replaced entry gives its argv bytes back before the new one is counted.
+        let old_len = self
+            .slot_of(key)
+            .and_then(|s| self.info(s))
+            .map_or(0, |o| o.args.len());
+        self.argv_bytes = self.argv_bytes.saturating_sub(old_len);
+        self.admit_args(&mut info);
         self.strings.intern(&mut info.name);
         self.strings.intern(&mut info.executable);
         self.strings.intern(&mut info.cwd);
@@ -498,6 +549,7 @@ impl ProcTable {
         else {
             return;
         };
+        self.argv_bytes = self.argv_bytes.saturating_sub(info.args.len());
         self.unlink(slot);
         // Out of the pid chain.
         let older = self.older(slot);

@@ -64,7 +64,7 @@ pub fn line(s: &SensorStats, c: &Counts, alert_latency: &LatencyHistogram) -> St
     let u = usage();
     format!(
         "events={} (exec={} fork={} exit={} file={} net={}) alerts={} suppressed={} learned={}{} \
-         ringbuf_drops={} argv_truncations={} path_truncations={} table_evictions={} decode_errors={} \
+         ringbuf_drops={} argv_truncations={} path_truncations={} table_evictions={} table_argv_cut={} decode_errors={} \
          table={}/{} kernel→user latency p50={} p99={} exec→alert p50={} p99={} cpu={:.2}s rss={}KiB \
          peak_rss={}KiB",
         s.events,
@@ -81,6 +81,7 @@ pub fn line(s: &SensorStats, c: &Counts, alert_latency: &LatencyHistogram) -> St
         s.argv_truncations,
         s.path_truncations,
         s.table_evictions,
+        s.table_argv_cut,
         s.decode_errors,
         s.table_len,
         s.table_capacity,
@@ -108,7 +109,7 @@ pub fn json(
         "files": s.files, "connects": s.connects,
         "ringbuf_drops": s.ringbuf_drops, "decode_errors": s.decode_errors,
         "argv_truncations": s.argv_truncations, "path_truncations": s.path_truncations,
-        "table_evictions": s.table_evictions, "table_len": s.table_len, "table_capacity": s.table_capacity,
+        "table_evictions": s.table_evictions, "table_argv_cut": s.table_argv_cut, "table_len": s.table_len, "table_capacity": s.table_capacity,
         "seeded": s.seeded,
         "latency_us": {"p50": s.latency.percentile_us(50.0), "p99": s.latency.percentile_us(99.0),
                        "max": s.latency.max_us(), "count": s.latency.count()},

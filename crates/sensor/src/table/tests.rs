@@ -230,3 +230,41 @@ fn random_operations_keep_the_structure_consistent() {
     }
     assert!(t.stats().evictions > 0 && t.stats().reaped > 0);
 }
+
+#[test]
+fn argv_budget_bounds_the_table_for_any_command_lines() {
+    // 10 entries of 1,000-byte argv under a 5,000-byte budget: the first five keep theirs,
+    // later ones keep the over-budget size; removing entries gives the bytes back.
+    let mut t = ProcTable::new(64, 0).with_argv_budget(5_000);
+    let long = |i: u32| vec![format!("{i:0>1000}")];
+    for i in 0..10u32 {
+        let mut p = proc(100 + i, 1, None);
+        p.set_args(&long(i), 1);
+        t.insert(p);
+    }
+    let kept: Vec<usize> = (0..10u32)
+        .map(|i| t.get((100 + i, 1)).map_or(0, |p| p.args.len()))
+        .collect();
+    assert_eq!(kept[..5], [1000; 5]);
+    assert_eq!(kept[5..], [TABLE_ARGS_BYTES_OVER_BUDGET; 5]);
+    assert_eq!(t.stats().argv_cut, 5);
+    assert_eq!(t.argv_bytes(), 5 * 1000 + 5 * TABLE_ARGS_BYTES_OVER_BUDGET);
+    assert!(t
+        .get((105, 1))
+        .is_some_and(|p| p.args_cut() || p.args.len() < 1000));
+    // Replacing an entry counts only the new argv.
+    let mut again = proc(100, 1, None);
+    again.set_args(&["short".to_string()], 1);
+    t.insert(again);
+    assert_eq!(
+        t.argv_bytes(),
+        4 * 1000 + 5 + 5 * TABLE_ARGS_BYTES_OVER_BUDGET
+    );
+    // Removing frees budget: a new long argv fits again.
+    t.remove_for_test((101, 1));
+    t.remove_for_test((102, 1));
+    let mut p = proc(200, 1, None);
+    p.set_args(&long(7), 1);
+    t.insert(p);
+    assert_eq!(t.get((200, 1)).map(|p| p.args.len()), Some(1000));
+}
