@@ -10,7 +10,7 @@
 use spawnguard_event::reader::{parse_record, RecordReader};
 use spawnguard_event::Event;
 use spawnguard_query::prefilter::{Prefilter, Req, Scratch};
-use spawnguard_query::{compile, CompileOptions, Language, Pred, Query, QueryKind};
+use spawnguard_query::{compile, CompileOptions, Language, Query};
 use std::io::Cursor;
 use std::sync::OnceLock;
 
@@ -81,25 +81,12 @@ pub fn check_query(lang: Language, text: &str) {
     }
 }
 
-/// The conditions of a query: its event condition, or every stage of a sequence or sample.
-fn preds(q: &Query) -> Vec<&Pred> {
-    match &q.kind {
-        QueryKind::Event(p) => vec![p],
-        QueryKind::Sequence(s) => s
-            .stages
-            .iter()
-            .chain(s.until.iter())
-            .map(|st| &st.pred)
-            .collect(),
-        QueryKind::Sample(s) => s.stages.iter().map(|st| &st.pred).collect(),
-    }
-}
 
 /// Whenever one of the query's conditions matches `ev`, the query's prefilter must accept
 /// `bytes` (the raw JSON the event was parsed from).
 fn check_soundness(q: &Query, ev: &Event, bytes: &[u8]) {
     let mut any = false;
-    for p in preds(q) {
+    for p in q.conditions() {
         any |= p.matches(ev);
         // Each condition on its own must be sound too.
         if p.matches(ev) {

@@ -21,7 +21,6 @@ use spawnguard_query::ir::{CmpOp, Literal, Pred};
 use spawnguard_query::matcher::PatternKind;
 use spawnguard_query::prefilter::{Prefilter, Req, Scratch};
 use spawnguard_query::query::timestamp_ns;
-use spawnguard_query::QueryKind;
 use spawnguard_rules::LoadedRule;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -148,54 +147,16 @@ impl Screen {
         let mut preds = Vec::new();
         let mut leaves = Leaves::default();
         for r in rules {
-            let cats = match &r.query.kind {
-                QueryKind::Event(p) => required_categories(p, category_field),
-                QueryKind::Sequence(s) => {
-                    let mut all = Some(Vec::new());
-                    for st in s.stages.iter().chain(s.until.iter()) {
-                        match (required_categories(&st.pred, category_field), &mut all) {
-                            (Some(c), Some(a)) => a.extend(c),
-                            _ => all = None,
-                        }
-                    }
-                    all
-                }
-                QueryKind::Sample(s) => {
-                    let mut all = Some(Vec::new());
-                    for st in &s.stages {
-                        match (required_categories(&st.pred, category_field), &mut all) {
-                            (Some(c), Some(a)) => a.extend(c),
-                            _ => all = None,
-                        }
-                    }
-                    all
-                }
-            };
-            categories.push(cats);
-            preds.push(match &r.query.kind {
-                QueryKind::Event(p) => vec![leaves.build(p)],
-                QueryKind::Sequence(s) => s
-                    .stages
-                    .iter()
-                    .chain(s.until.iter())
-                    .map(|st| leaves.build(&st.pred))
-                    .collect(),
-                QueryKind::Sample(s) => s.stages.iter().map(|st| leaves.build(&st.pred)).collect(),
+            let conds = r.query.conditions();
+            // Every condition must name its categories for the rule to be indexed by them.
+            let cats = conds.iter().try_fold(Vec::new(), |mut all, p| {
+                all.extend(required_categories(p, category_field)?);
+                Some(all)
             });
+            categories.push(cats);
+            preds.push(conds.iter().map(|p| leaves.build(p)).collect());
         }
-        let conds: Vec<Vec<&Pred>> = rules
-            .iter()
-            .map(|r| match &r.query.kind {
-                QueryKind::Event(p) => vec![p],
-                QueryKind::Sequence(s) => s
-                    .stages
-                    .iter()
-                    .chain(s.until.iter())
-                    .map(|st| &st.pred)
-                    .collect(),
-                QueryKind::Sample(s) => s.stages.iter().map(|st| &st.pred).collect(),
-            })
-            .collect();
+        let conds: Vec<Vec<&Pred>> = rules.iter().map(|r| r.query.conditions()).collect();
         let keys = KeyIndex::new(&conds);
         let mut by_category: HashMap<String, Vec<u32>> = HashMap::default();
         let mut any_category = Vec::new();

@@ -130,6 +130,19 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// After an item of an object or array: `,` (more follow: `false`) or `close` (`true`),
+    /// consumed; anything else is a syntax error (`None`).
+    #[inline]
+    fn closes(&mut self, close: u8) -> Option<bool> {
+        self.ws();
+        let c = self.peek()?;
+        if c != b',' && c != close {
+            return None;
+        }
+        self.i += 1;
+        Some(c == close)
+    }
+
     #[inline]
     fn eat(&mut self, c: u8) -> Option<()> {
         self.ws();
@@ -198,14 +211,8 @@ impl<'a> Scanner<'a> {
                         self.string_raw()?;
                         self.eat(b':')?;
                         self.skip()?;
-                        self.ws();
-                        match self.peek()? {
-                            b',' => self.i += 1,
-                            b'}' => {
-                                self.i += 1;
-                                break;
-                            }
-                            _ => return None,
+                        if self.closes(b'}')? {
+                            break;
                         }
                     }
                 }
@@ -221,14 +228,8 @@ impl<'a> Scanner<'a> {
                 } else {
                     loop {
                         self.skip()?;
-                        self.ws();
-                        match self.peek()? {
-                            b',' => self.i += 1,
-                            b']' => {
-                                self.i += 1;
-                                break;
-                            }
-                            _ => return None,
+                        if self.closes(b']')? {
+                            break;
                         }
                     }
                 }
@@ -369,15 +370,9 @@ impl<'a> Scanner<'a> {
                 self.skip()?;
             }
             self.path.truncate(base);
-            self.ws();
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    self.depth -= 1;
-                    return Some(map);
-                }
-                _ => return None,
+            if self.closes(b'}')? {
+                self.depth -= 1;
+                return Some(map);
             }
         }
     }
@@ -401,15 +396,9 @@ impl<'a> Scanner<'a> {
                 b'[' => out.push(Value::Array(self.array(p)?)),
                 _ => self.skip()?,
             }
-            self.ws();
-            match self.peek()? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    self.depth -= 1;
-                    return Some(out);
-                }
-                _ => return None,
+            if self.closes(b']')? {
+                self.depth -= 1;
+                return Some(out);
             }
         }
     }

@@ -131,17 +131,25 @@ impl Query {
         out.extend(self.tiebreaker_field.iter().cloned());
     }
 
+    /// The query's conditions: its event condition, or every stage of a sequence (`until`
+    /// included) or sample. An event that matches none of them cannot matter to the query.
+    pub fn conditions(&self) -> Vec<&Pred> {
+        match &self.kind {
+            QueryKind::Event(p) => vec![p],
+            QueryKind::Sequence(s) => s
+                .stages
+                .iter()
+                .chain(s.until.iter())
+                .map(|st| &st.pred)
+                .collect(),
+            QueryKind::Sample(s) => s.stages.iter().map(|st| &st.pred).collect(),
+        }
+    }
+
     pub fn requirement(&self) -> Req {
         match &self.kind {
             QueryKind::Event(p) => Req::of(p),
-            QueryKind::Sequence(s) => Req::any(
-                s.stages
-                    .iter()
-                    .chain(s.until.iter())
-                    .map(|st| Req::of(&st.pred))
-                    .collect(),
-            ),
-            QueryKind::Sample(s) => Req::any(s.stages.iter().map(|st| Req::of(&st.pred)).collect()),
+            _ => Req::any(self.conditions().into_iter().map(Req::of).collect()),
         }
     }
 
