@@ -6,6 +6,11 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// mimalloc: per-thread free lists and cheap cross-thread frees. The event pipeline allocates
+/// and frees many small strings per record, often on different threads (`hunt --threads 2`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod hunt;
 mod model_link;
 mod query;
