@@ -237,8 +237,7 @@ impl Screen {
         let projected = self
             .projection
             .as_ref()
-            .and_then(|p| p.project(bytes))
-            .map(Event::new);
+            .and_then(|p| p.project(bytes));
         let (ev, raw) = match projected {
             Some(view) => (view, Some(bytes)),
             None => match parse_record(file, line, bytes) {

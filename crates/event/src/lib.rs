@@ -6,10 +6,12 @@
 //! under it, flattening arrays the way Elasticsearch indexes them, so that "any element of an
 //! array matches" falls out of the lookup.
 
+pub mod flat;
 mod path;
 pub mod project;
 pub mod reader;
 
+pub use flat::Flat;
 pub use path::FieldPath;
 pub use project::Projection;
 pub use serde_json::{Map, Number, Value};
@@ -18,16 +20,34 @@ use smallvec::SmallVec;
 /// The values found under one field: usually zero or one, sometimes a handful (arrays).
 pub type Values<'a> = SmallVec<[&'a Value; 4]>;
 
-/// One ECS document.
+/// One ECS document: parsed in full, or projected flat onto the fields a rule set reads
+/// ([`Projection::project`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    doc: Value,
+    repr: Repr,
 }
+
+#[derive(Debug, Clone, PartialEq)]
+enum Repr {
+    Doc(Value),
+    Flat(Flat),
+}
+
+/// What [`Event::doc`] shows of a flat event: it has no document.
+static NO_DOC: Value = Value::Null;
 
 impl Event {
     /// Wraps a JSON value. Anything that is not an object is still an event, one with no fields.
     pub fn new(doc: Value) -> Self {
-        Event { doc }
+        Event {
+            repr: Repr::Doc(doc),
+        }
+    }
+
+    pub(crate) fn flat(f: Flat) -> Self {
+        Event {
+            repr: Repr::Flat(f),
+        }
     }
 
     /// Parses one JSON document.
@@ -35,28 +55,55 @@ impl Event {
         serde_json::from_slice(bytes).map(Event::new)
     }
 
+    /// Whether this is a projection (only the projected fields, no document).
+    pub fn is_flat(&self) -> bool {
+        matches!(self.repr, Repr::Flat(_))
+    }
+
+    /// The document; `null` for a projected event, whose whole document is the record's
+    /// bytes (see `spawnguard_engine`'s lazy events).
     pub fn doc(&self) -> &Value {
-        &self.doc
+        match &self.repr {
+            Repr::Doc(d) => d,
+            Repr::Flat(_) => &NO_DOC,
+        }
     }
 
+    /// The document, made whole first if the event is a projection (its fields as dotted keys).
     pub fn doc_mut(&mut self) -> &mut Value {
-        &mut self.doc
+        if let Repr::Flat(f) = &self.repr {
+            self.repr = Repr::Doc(f.to_value());
+        }
+        match &mut self.repr {
+            Repr::Doc(d) => d,
+            Repr::Flat(_) => unreachable!("made a document just above"),
+        }
     }
 
+    /// The document (for a projection, its fields as dotted keys).
     pub fn into_doc(self) -> Value {
-        self.doc
+        match self.repr {
+            Repr::Doc(d) => d,
+            Repr::Flat(f) => f.to_value(),
+        }
     }
 
     /// Every non-null leaf value stored under `path`, arrays flattened.
     pub fn values<'a>(&'a self, path: &FieldPath) -> Values<'a> {
         let mut out = Values::new();
-        path.collect(&self.doc, &mut out);
+        match &self.repr {
+            Repr::Doc(d) => path.collect(d, &mut out),
+            Repr::Flat(f) => f.collect(path, &mut out),
+        }
         out
     }
 
     /// The first value under `path`, if any.
     pub fn first<'a>(&'a self, path: &FieldPath) -> Option<&'a Value> {
-        path.first(&self.doc)
+        match &self.repr {
+            Repr::Doc(d) => path.first(d),
+            Repr::Flat(f) => f.first(path),
+        }
     }
 
     /// The first value under `path` as a string, if it is one.
@@ -76,7 +123,7 @@ impl Event {
 
     /// Sets `path` to `value`, creating nested objects as needed (nested form).
     pub fn set(&mut self, path: &FieldPath, value: Value) {
-        path.set(&mut self.doc, value)
+        path.set(self.doc_mut(), value)
     }
 }
 

@@ -1,7 +1,8 @@
 use crate::Values;
 use serde_json::{Map, Value};
 use std::fmt;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Objects with at most this many keys are searched by one pass over their keys.
 const LINEAR_MAX_KEYS: usize = 24;
@@ -18,15 +19,45 @@ pub struct FieldPath {
     raw: Arc<str>,
     /// Byte offsets of the dots in `raw`.
     dots: Arc<[usize]>,
+    /// Process-wide number of this spelling (see [`FieldPath::id`]).
+    id: u32,
+}
+
+/// Every field name met so far, numbered in order of first use.
+fn interner() -> &'static Mutex<HashMap<Arc<str>, u32>> {
+    static NAMES: OnceLock<Mutex<HashMap<Arc<str>, u32>>> = OnceLock::new();
+    NAMES.get_or_init(Default::default)
 }
 
 impl FieldPath {
     pub fn new(raw: &str) -> Self {
         let dots: Vec<usize> = raw.match_indices('.').map(|(i, _)| i).collect();
+        let (raw, id) = {
+            // A poisoned lock only means another thread panicked while inserting: the map
+            // itself is still whole.
+            let mut names = interner().lock().unwrap_or_else(|e| e.into_inner());
+            match names.get_key_value(raw) {
+                Some((k, &id)) => (k.clone(), id),
+                None => {
+                    let k: Arc<str> = Arc::from(raw);
+                    let id = names.len() as u32;
+                    names.insert(k.clone(), id);
+                    (k, id)
+                }
+            }
+        };
         FieldPath {
-            raw: Arc::from(raw),
+            raw,
             dots: Arc::from(dots),
+            id,
         }
+    }
+
+    /// A small number naming this spelling for the life of the process: equal names have
+    /// equal ids, and ids are dense (0, 1, 2, … in order of first use), so tables can be
+    /// indexed by them (see [`crate::flat`]).
+    pub fn id(&self) -> u32 {
+        self.id
     }
 
     pub fn as_str(&self) -> &str {
@@ -206,7 +237,7 @@ impl FieldPath {
     }
 }
 
-fn push_flat<'a>(v: &'a Value, out: &mut Values<'a>) {
+pub(crate) fn push_flat<'a>(v: &'a Value, out: &mut Values<'a>) {
     match v {
         Value::Null => {}
         Value::Array(items) => items.iter().for_each(|i| push_flat(i, out)),
@@ -214,7 +245,7 @@ fn push_flat<'a>(v: &'a Value, out: &mut Values<'a>) {
     }
 }
 
-fn first_flat(v: &Value) -> Option<&Value> {
+pub(crate) fn first_flat(v: &Value) -> Option<&Value> {
     match v {
         Value::Null => None,
         Value::Array(items) => items.iter().find_map(first_flat),

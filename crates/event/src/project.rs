@@ -16,19 +16,29 @@
 //! the reader unwraps), nesting deeper than [`MAX_DEPTH`], a top level that is not an object,
 //! or any syntax error (the full parser then reports it with its line and column).
 
-use foldhash::HashSet;
-use serde_json::{Map, Number, Value};
+use crate::flat::{Flat, Leaf, Slots};
+use crate::Event;
+use foldhash::{HashMap, HashSet};
+use serde_json::{Number, Value};
+use smallvec::SmallVec;
+use std::borrow::Cow;
+use std::sync::Arc;
 
 /// Deeper records go to the full parser (whose own limit is 128).
 pub const MAX_DEPTH: usize = 100;
 
+/// Paths spelled with more keys than this (or keys of more segments than this) on the way
+/// to a wanted field go to the full parser: see [`Scanner::order`].
+const MAX_LEVELS: usize = 16;
+
 /// The fields to keep. See the module documentation.
 #[derive(Debug, Clone, Default)]
 pub struct Projection {
-    /// Wanted fields: their whole values are kept.
-    exact: HashSet<Box<str>>,
+    /// Wanted fields (their whole values are kept) and their slots.
+    exact: HashMap<Box<str>, u32>,
     /// Every proper prefix of a wanted field that ends before one of its dots.
     prefixes: HashSet<Box<str>>,
+    slots: Arc<Slots>,
 }
 
 impl Projection {
@@ -38,13 +48,19 @@ impl Projection {
         S: AsRef<str>,
     {
         let mut p = Projection::default();
+        let mut names: Vec<Box<str>> = Vec::new();
         for f in fields {
             let f = f.as_ref();
+            if p.exact.contains_key(f) {
+                continue;
+            }
             for (d, _) in f.match_indices('.') {
                 p.prefixes.insert(f[..d].into());
             }
-            p.exact.insert(f.into());
+            p.exact.insert(f.into(), names.len() as u32);
+            names.push(f.into());
         }
+        p.slots = Arc::new(Slots::new(&names));
         p
     }
 
@@ -57,10 +73,10 @@ impl Projection {
         self.exact.is_empty()
     }
 
-    /// The projected document, or `None` when the record must be parsed in full (see the
-    /// module documentation): `None` never hides a record the full parser would accept
-    /// differently, it only hands it over.
-    pub fn project(&self, bytes: &[u8]) -> Option<Value> {
+    /// The projected event (flat: see [`crate::flat`]), or `None` when the record must be
+    /// parsed in full (see the module documentation): `None` never hides a record the full
+    /// parser would accept differently, it only hands it over.
+    pub fn project(&self, bytes: &[u8]) -> Option<Event> {
         // Control bytes are invalid inside strings; records with any (even a tab between
         // tokens, or the `\r` of a CRLF file) go to the full parser, so the string scanner
         // below never has to look for them.
@@ -73,14 +89,16 @@ impl Projection {
             i: 0,
             path: String::with_capacity(64),
             depth: 0,
+            segs: SmallVec::new(),
+            leaves: Vec::with_capacity(48),
         };
         sc.ws();
         if sc.peek()? != b'{' {
             return None;
         }
-        let map = sc.object(self, true)?;
+        sc.object(self, true)?;
         sc.ws();
-        (sc.i == bytes.len()).then_some(Value::Object(map))
+        (sc.i == bytes.len()).then(|| Event::flat(Flat::new(self.slots.clone(), sc.leaves)))
     }
 }
 
@@ -96,6 +114,8 @@ pub fn is_plain_object(bytes: &[u8]) -> bool {
         i: 0,
         path: String::new(),
         depth: 0,
+        segs: SmallVec::new(),
+        leaves: Vec::new(),
     };
     sc.ws();
     if sc.peek() != Some(b'{') || sc.skip().is_none() {
@@ -111,6 +131,10 @@ struct Scanner<'a> {
     /// The dotted path of the object being read ("" at the top).
     path: String,
     depth: usize,
+    /// How many segments each key on the way to `path` spelled.
+    segs: SmallVec<[u8; MAX_LEVELS]>,
+    /// The wanted fields' leaf values met so far.
+    leaves: Vec<Leaf>,
 }
 
 impl<'a> Scanner<'a> {
@@ -301,45 +325,93 @@ impl<'a> Scanner<'a> {
         Some(&b[s..j])
     }
 
-    /// One whole value, as the full parser would build it.
-    fn value(&mut self) -> Option<Value> {
+    /// The spelling order of the current path (see [`crate::flat`]): per key on the way,
+    /// 0 when it spelled all the remaining segments, else how many it spelled, 4 bits each,
+    /// first key in the highest bits. `None` past [`MAX_LEVELS`].
+    fn order(&self) -> Option<u64> {
+        if self.segs.len() > MAX_LEVELS {
+            return None;
+        }
+        let mut remaining: u32 = self.segs.iter().map(|&s| u32::from(s)).sum();
+        let mut code: u64 = 0;
+        for &s in &self.segs {
+            let s = u32::from(s);
+            let rank = if s == remaining { 0 } else { s };
+            if rank > 15 {
+                return None;
+            }
+            code = code << 4 | u64::from(rank);
+            remaining -= s;
+        }
+        Some(code << (4 * (MAX_LEVELS - self.segs.len())))
+    }
+
+    /// At a wanted field's value: its leaves (arrays flattened, nulls dropped, objects whole).
+    fn leaf(&mut self, slot: u32, order: u64) -> Option<()> {
         self.ws();
-        match self.peek()? {
-            b'"' => self.string().map(Value::String),
-            b't' => self.word(b"true").map(|_| Value::Bool(true)),
-            b'f' => self.word(b"false").map(|_| Value::Bool(false)),
-            b'n' => self.word(b"null").map(|_| Value::Null),
-            b'{' | b'[' => {
+        let value = match self.peek()? {
+            b'"' => Value::String(self.string()?),
+            b't' => self.word(b"true").map(|_| Value::Bool(true))?,
+            b'f' => self.word(b"false").map(|_| Value::Bool(false))?,
+            b'n' => return self.word(b"null"),
+            b'{' => {
                 let s = self.i;
                 self.skip()?;
-                serde_json::from_slice(&self.b[s..self.i]).ok()
+                serde_json::from_slice(&self.b[s..self.i]).ok()?
+            }
+            b'[' => {
+                self.enter()?;
+                self.i += 1;
+                self.ws();
+                if self.peek()? == b']' {
+                    self.i += 1;
+                } else {
+                    loop {
+                        self.leaf(slot, order)?;
+                        if self.closes(b']')? {
+                            break;
+                        }
+                    }
+                }
+                self.depth -= 1;
+                return Some(());
             }
             _ => {
                 let raw = self.number_span()?;
-                Some(Value::Number(number(raw)?))
+                Value::Number(number(raw)?)
             }
-        }
+        };
+        let seq = self.leaves.len() as u32;
+        self.leaves.push(Leaf {
+            slot,
+            order,
+            seq,
+            value,
+        });
+        Some(())
     }
 
-    /// At `{`: the object below `self.path`, projected.
-    fn object(&mut self, p: &Projection, top: bool) -> Option<Map<String, Value>> {
+    /// At `{`: the object below `self.path`, its wanted leaves collected.
+    fn object(&mut self, p: &Projection, top: bool) -> Option<()> {
         self.enter()?;
         self.i += 1;
-        let mut map = Map::new();
         self.ws();
         if self.peek()? == b'}' {
             self.i += 1;
             self.depth -= 1;
-            return Some(map);
+            return Some(());
         }
+        // Keys of this object that lead to wanted fields: a duplicate of one replaces the
+        // earlier value in the full parse, so such records go to the full parser.
+        let mut kept: SmallVec<[Cow<'a, str>; 8]> = SmallVec::new();
         loop {
             self.ws();
             let ks = self.i;
             let (raw, escaped) = self.string_raw()?;
-            let key: std::borrow::Cow<'a, str> = if escaped {
-                std::borrow::Cow::Owned(serde_json::from_slice(&self.b[ks..self.i]).ok()?)
+            let key: Cow<'a, str> = if escaped {
+                Cow::Owned(serde_json::from_slice(&self.b[ks..self.i]).ok()?)
             } else {
-                std::borrow::Cow::Borrowed(std::str::from_utf8(raw).ok()?)
+                Cow::Borrowed(std::str::from_utf8(raw).ok()?)
             };
             if top && key == "_source" {
                 return None;
@@ -350,55 +422,65 @@ impl<'a> Scanner<'a> {
                 self.path.push('.');
             }
             self.path.push_str(&key);
-            if p.exact.contains(self.path.as_str()) {
-                let v = self.value()?;
-                map.insert(key.into_owned(), v);
-            } else if p.prefixes.contains(self.path.as_str()) {
-                self.ws();
-                let v = match self.peek()? {
-                    b'{' => Value::Object(self.object(p, false)?),
-                    b'[' => Value::Array(self.array(p)?),
-                    _ => {
-                        // A scalar where objects lead on: no wanted field below it, but it
-                        // still replaces an earlier duplicate key, as in the full parse.
-                        self.skip()?;
-                        Value::Null
+            let slot = p.exact.get(self.path.as_str()).copied();
+            let prefix = p.prefixes.contains(self.path.as_str());
+            if slot.is_some() || prefix {
+                if kept.contains(&key) {
+                    return None;
+                }
+                let segs = u8::try_from(key.matches('.').count() + 1).ok()?;
+                self.segs.push(segs);
+                let start = self.i;
+                if let Some(slot) = slot {
+                    let order = self.order()?;
+                    self.leaf(slot, order)?;
+                    if prefix {
+                        // Both a wanted field and the way to others: read it again for those.
+                        self.i = start;
                     }
-                };
-                map.insert(key.into_owned(), v);
+                }
+                if prefix {
+                    self.ws();
+                    match self.peek()? {
+                        b'{' => self.object(p, false)?,
+                        b'[' => self.array(p)?,
+                        _ => self.skip()?,
+                    }
+                }
+                self.segs.pop();
+                kept.push(key);
             } else {
                 self.skip()?;
             }
             self.path.truncate(base);
             if self.closes(b'}')? {
                 self.depth -= 1;
-                return Some(map);
+                return Some(());
             }
         }
     }
 
-    /// At `[` in a prefix position: objects and arrays projected, scalars dropped (a path
+    /// At `[` in a prefix position: objects and arrays projected, scalars skipped (a path
     /// never continues into a scalar).
-    fn array(&mut self, p: &Projection) -> Option<Vec<Value>> {
+    fn array(&mut self, p: &Projection) -> Option<()> {
         self.enter()?;
         self.i += 1;
-        let mut out = Vec::new();
         self.ws();
         if self.peek()? == b']' {
             self.i += 1;
             self.depth -= 1;
-            return Some(out);
+            return Some(());
         }
         loop {
             self.ws();
             match self.peek()? {
-                b'{' => out.push(Value::Object(self.object(p, false)?)),
-                b'[' => out.push(Value::Array(self.array(p)?)),
+                b'{' => self.object(p, false)?,
+                b'[' => self.array(p)?,
                 _ => self.skip()?,
             }
             if self.closes(b']')? {
                 self.depth -= 1;
-                return Some(out);
+                return Some(());
             }
         }
     }
@@ -430,13 +512,20 @@ mod tests {
     use super::*;
     use crate::{Event, FieldPath};
 
-    fn check(doc: &str, fields: &[&str]) {
+    /// The projection gives every field exactly the full parse's values, or hands the record
+    /// over; `must` records are ones it has to project.
+    fn check(doc: &str, fields: &[&str], must: bool) {
         let p = Projection::new(fields.iter().copied());
         let full = Event::new(serde_json::from_str(doc).unwrap());
-        let proj = Event::new(p.project(doc.as_bytes()).expect("projectable"));
+        let Some(proj) = p.project(doc.as_bytes()) else {
+            assert!(!must, "not projected: {doc}");
+            return;
+        };
+        assert!(proj.is_flat());
         for f in fields {
             let fp = FieldPath::new(f);
             assert_eq!(proj.values(&fp), full.values(&fp), "{f} in {doc}");
+            assert_eq!(proj.first(&fp), full.first(&fp), "{f} in {doc}");
         }
     }
 
@@ -457,20 +546,41 @@ mod tests {
 
     #[test]
     fn projected_values_equal_full_values() {
-        let docs = [
+        let must = [
             r#"{"process":{"name":"sh","args":["sh","-c","id"],"pid":12,"parent":{"name":"python3","pid":1}},"event":{"category":["process"]},"agent":{"id":"x"}}"#,
             r#"{"process.name":"sh","process.parent.name":"py","process":{"parent.name":"py2"}}"#,
+            r#"{"process":{"parent.name":"py2"},"process.parent":{"name":"py3"},"process.parent.name":"py"}"#,
             r#"{"process":[{"name":"a"},{"name":["b",null,"c"]},3,"s"],"dll":[{"name":"k"},{"other":1}]}"#,
-            r#"{"a":{"b":{"c":1},"b.c":2},"a.b":{"c":3},"a.b.c":4,"a..b":10,"a.":{".b":11},"a":{"":{"b":12}}}"#,
+            r#"{"a":{"b":{"c":1},"b.c":2},"a.b":{"c":3},"a.b.c":4,"a..b":10,"a.":{".b":11}}"#,
+            r#"{"a":[{"b.c":[6,null,7]},{"b":{"c":8}}],"a.b":[{"c":9}],"a.b.c":[[5]]}"#,
             r#"{"x":{"nested":[1,2,{"y":null}]},"f":1.5e3,"neg":-42,"big":123456789012345678901234}"#,
-            r#"{"process":{"name":"first"},"process":{"name":"second"}}"#,
-            r#"{"process":{"name":"first"},"process":5}"#,
             r#"{ "process" : { "name" : "s\u00e9\"q\\" } , "x" : "tab\tin\nescape" }"#,
             r#"{"x":-0,"neg":-0.0,"f":0}"#,
+            r#"{"process":{"name":"sh"},"agent":{"id":1},"agent":{"id":2}}"#,
             r#"{}"#,
         ];
-        for d in docs {
-            check(d, FIELDS);
+        for d in must {
+            check(d, FIELDS, true);
+        }
+        // Duplicate keys on the way to a wanted field: the later one replaces the earlier in
+        // the full parse; these are handed over (or, if projected, must agree).
+        for d in [
+            r#"{"process":{"name":"first"},"process":{"name":"second"}}"#,
+            r#"{"process":{"name":"first"},"process":5}"#,
+            r#"{"a":{"b":{"c":1}},"a":{"":{"b":12}}}"#,
+        ] {
+            check(d, FIELDS, false);
+        }
+    }
+
+    #[test]
+    fn a_field_that_is_also_the_way_to_another_keeps_both() {
+        let fields = ["process.parent", "process.parent.name", "process"];
+        for d in [
+            r#"{"process":{"parent":{"name":"py","pid":3},"name":"sh"}}"#,
+            r#"{"process.parent":[{"name":"py"},{"name":"q"}],"process":{"parent.name":"r"}}"#,
+        ] {
+            check(d, &fields, true);
         }
     }
 
@@ -499,7 +609,7 @@ mod tests {
         let v = p
             .project(br#"{"agent":{"id":"x"},"process":{"name":"sh","pid":3},"host":{"name":"h"}}"#)
             .unwrap();
-        assert_eq!(v, serde_json::json!({"process": {"name": "sh"}}));
+        assert_eq!(v.into_doc(), serde_json::json!({"process.name": "sh"}));
     }
 
     #[test]

@@ -1,0 +1,134 @@
+//! A projected event stored flat: the leaf values of the wanted fields, each tagged with its
+//! field's slot, in one vector, with no objects, keys or maps (see [`crate::Projection`]).
+//!
+//! [`crate::Event::values`] on a flat event gives exactly what it gives on the fully parsed
+//! document for every wanted field, in the same order: arrays are flattened and nulls dropped
+//! when the leaves are stored, and leaves of one field are sorted by how the document spelled
+//! the path (the whole remaining path as one key first, then splits from the shortest key, at
+//! each level, as [`crate::FieldPath`] walks), document order among equal spellings.
+
+use crate::path::{first_flat, push_flat};
+use crate::{FieldPath, Values};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Slot numbers of the wanted fields, indexed by [`FieldPath::id`].
+#[derive(Debug, Default)]
+pub struct Slots {
+    by_id: Vec<u32>,
+    names: Vec<Box<str>>,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl Slots {
+    pub(crate) fn new(fields: &[Box<str>]) -> Slots {
+        let mut by_id = Vec::new();
+        for (slot, f) in fields.iter().enumerate() {
+            let id = FieldPath::new(f).id() as usize;
+            if by_id.len() <= id {
+                by_id.resize(id + 1, NONE);
+            }
+            by_id[id] = slot as u32;
+        }
+        Slots {
+            by_id,
+            names: fields.to_vec(),
+        }
+    }
+
+    #[inline]
+    fn slot(&self, path: &FieldPath) -> Option<u32> {
+        self.by_id
+            .get(path.id() as usize)
+            .copied()
+            .filter(|&s| s != NONE)
+    }
+}
+
+/// One leaf value of a wanted field.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Leaf {
+    pub slot: u32,
+    /// How the document spelled the path (see the module documentation); smaller first.
+    pub order: u64,
+    /// Position in the document, among the record's leaves.
+    pub seq: u32,
+    /// A scalar or an object (never null, never an array).
+    pub value: Value,
+}
+
+/// A projected event: see the module documentation.
+#[derive(Debug, Clone)]
+pub struct Flat {
+    slots: Arc<Slots>,
+    /// Sorted by (slot, order, seq).
+    leaves: Vec<Leaf>,
+}
+
+impl PartialEq for Flat {
+    fn eq(&self, other: &Flat) -> bool {
+        self.to_value() == other.to_value()
+    }
+}
+
+impl Flat {
+    pub(crate) fn new(slots: Arc<Slots>, mut leaves: Vec<Leaf>) -> Flat {
+        leaves.sort_unstable_by_key(|l| (l.slot, l.order, l.seq));
+        Flat { slots, leaves }
+    }
+
+    #[inline]
+    fn leaves_of(&self, path: &FieldPath) -> &[Leaf] {
+        let Some(slot) = self.slots.slot(path) else {
+            return &[];
+        };
+        let lo = self.leaves.partition_point(|l| l.slot < slot);
+        let n = self.leaves[lo..].partition_point(|l| l.slot == slot);
+        &self.leaves[lo..lo + n]
+    }
+
+    pub(crate) fn collect<'a>(&'a self, path: &FieldPath, out: &mut Values<'a>) {
+        for l in self.leaves_of(path) {
+            push_flat(&l.value, out);
+        }
+    }
+
+    pub(crate) fn first<'a>(&'a self, path: &FieldPath) -> Option<&'a Value> {
+        self.leaves_of(path).iter().find_map(|l| first_flat(&l.value))
+    }
+
+    /// How many leaf values the event holds.
+    pub fn len(&self) -> usize {
+        self.leaves.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.leaves.is_empty()
+    }
+
+    /// The wanted fields that have values, as one object of dotted keys (a field with one
+    /// value maps to it, one with several to an array of them): for display and tests.
+    pub fn to_value(&self) -> Value {
+        let mut map = serde_json::Map::new();
+        for l in &self.leaves {
+            let name = self
+                .slots
+                .names
+                .get(l.slot as usize)
+                .map(|n| n.to_string())
+                .unwrap_or_default();
+            match map.get_mut(&name) {
+                None => {
+                    map.insert(name, l.value.clone());
+                }
+                Some(Value::Array(items)) => items.push(l.value.clone()),
+                Some(prev) => {
+                    let first = prev.take();
+                    *prev = Value::Array(vec![first, l.value.clone()]);
+                }
+            }
+        }
+        Value::Object(map)
+    }
+}
