@@ -6,6 +6,7 @@
 //! `--self-test` runs the emulations in `spawnguard_sensor::emulate` through the same path (see
 //! `watch/selftest.rs`).
 
+mod ancestry;
 mod duration;
 mod engine_link;
 mod report;
@@ -188,7 +189,8 @@ impl Watcher {
     /// history.
     fn finish(&mut self, meta: Option<&EventMeta>) -> anyhow::Result<()> {
         let alerts = self.engine.finish();
-        for a in alerts {
+        for mut a in alerts {
+            ancestry::from_sensor(&mut a);
             self.emit_alert(&a, meta)?;
         }
         self.engine.commit().context("committing the history")?;
@@ -210,6 +212,7 @@ impl Watcher {
         self.tick();
         let alerts = self.engine.process_event(ev);
         for mut a in alerts {
+            ancestry::from_sensor(&mut a);
             attach_open_models(&mut a);
             self.emit_alert(&a, Some(meta))?;
         }
@@ -302,8 +305,13 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     // Memory at each start-up stage, for --report-json (benchmarks).
     let mut memory = serde_json::Map::new();
     memory.insert("after_engine".into(), report::usage_json());
+    // Fork and exit events are two thirds of the traffic: built only when some rule could
+    // match them, or when --emit-events records every event. (The process table is kept from
+    // every record either way.)
     let config = SensorConfig {
         table_capacity: args.table_capacity,
+        emit_forks: built.wants_forks || args.emit_events.is_some(),
+        emit_exits: built.wants_exits || args.emit_events.is_some(),
         ..SensorConfig::default()
     };
     let started = Instant::now();

@@ -33,6 +33,7 @@ pub mod shared;
 pub mod suppress;
 pub mod terms;
 pub mod testing;
+pub mod wants;
 
 pub use alert::Alert;
 pub use config::{EnvConfig, HostEnv};

@@ -3,9 +3,9 @@
 //! `exec_storm storm --count N --jobs J`: J workers fork+exec /bin/true N/J times each, waiting
 //! for each child; prints `{"count":N,"jobs":J,"elapsed_s":..,"rate_per_s":..}`.
 //!
-//! `exec_storm sensor --ready FILE --report FILE [--table-fill N]`: runs the sensor (table
-//! capacity 65,536) until SIGTERM/SIGINT, counting exec events of /bin/true and their
-//! kernel→user-space latency; writes a JSON report with CPU time and peak RSS. With
+//! `exec_storm sensor --ready FILE --report FILE [--table-fill N] [--all-events]`: runs the
+//! sensor (table capacity 65,536) until SIGTERM/SIGINT, counting exec events of /bin/true and
+//! their kernel→user-space latency (fork and exit events are built only with `--all-events`); writes a JSON report with CPU time and peak RSS. With
 //! `--table-fill N`, first fills the process table with N synthetic processes shaped like real
 //! ones (`spawnguard_sensor::synthetic`), to measure the memory of a full table.
 
@@ -87,8 +87,14 @@ fn sensor(args: &[String]) {
     for sig in [libc::SIGINT, libc::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop)).expect("signal handler");
     }
+    // This consumer counts exec events only: like `watch` with rules that want no fork or exit
+    // events, it asks for none (the table still follows every record). `--all-events` builds
+    // them too.
+    let all = args.iter().any(|a| a == "--all-events");
     let mut sensor = match Sensor::start(SensorConfig {
         table_capacity: 65_536,
+        emit_forks: all,
+        emit_exits: all,
         ..SensorConfig::default()
     }) {
         Ok(s) => s,
@@ -151,7 +157,7 @@ fn sensor(args: &[String]) {
         "cpu_startup_s": after_start.0 + after_start.1,
         "peak_rss_kib": hwm, "peak_rss_after_start_kib": after_start.2,
         "peak_rss_after_fill_kib": after_fill.2, "table_fill": fill,
-        "table_len_after_fill": len_after_fill,
+        "table_len_after_fill": len_after_fill, "all_events": all,
     });
     let _ = std::fs::write(&report, serde_json::to_vec_pretty(&out).unwrap_or_default());
 }
@@ -171,7 +177,7 @@ fn main() {
         }
         Some("sensor") => sensor(&args),
         _ => {
-            eprintln!("usage: exec_storm storm --count N --jobs J | exec_storm sensor --ready FILE --report FILE [--table-fill N]");
+            eprintln!("usage: exec_storm storm --count N --jobs J | exec_storm sensor --ready FILE --report FILE [--table-fill N] [--all-events]");
             std::process::exit(2);
         }
     }

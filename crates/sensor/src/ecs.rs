@@ -17,6 +17,82 @@ use std::net::IpAddr;
 /// Ancestors listed in `process.Ext.ancestry` and `process.ancestors`.
 pub const MAX_ANCESTORS: usize = 16;
 
+/// `event.kind` of every event.
+pub const EVENT_KIND: &str = "event";
+/// `event.module` of every event.
+pub const EVENT_MODULE: &str = "spawnguard";
+/// `host.os.type` of every event.
+pub const HOST_OS_TYPE: &str = "linux";
+
+/// The `event.*` values that make an event kind: the builder writes exactly these, so a rule's
+/// conditions can be checked against them before any event is built (see [`EventShape::fields`]).
+#[derive(Debug, Clone, Copy)]
+pub struct EventShape {
+    pub category: &'static str,
+    pub types: &'static [&'static str],
+    pub action: &'static str,
+    pub dataset: &'static str,
+}
+
+impl EventShape {
+    /// (field, every value it holds) for the fields every event of this kind has the same
+    /// values in: what `spawnguard_engine::wants` takes.
+    pub fn fields(&'static self) -> [(&'static str, &'static [&'static str]); 7] {
+        [
+            ("event.kind", &[EVENT_KIND]),
+            ("event.category", std::slice::from_ref(&self.category)),
+            ("event.type", self.types),
+            ("event.action", std::slice::from_ref(&self.action)),
+            ("event.module", &[EVENT_MODULE]),
+            ("event.dataset", std::slice::from_ref(&self.dataset)),
+            ("host.os.type", &[HOST_OS_TYPE]),
+        ]
+    }
+}
+
+pub const EXEC: EventShape = EventShape {
+    category: "process",
+    types: &["start"],
+    action: "exec",
+    dataset: "spawnguard.process",
+};
+pub const FORK: EventShape = EventShape {
+    category: "process",
+    types: &["start"],
+    action: "fork",
+    dataset: "spawnguard.process",
+};
+pub const EXIT: EventShape = EventShape {
+    category: "process",
+    types: &["end"],
+    action: "end",
+    dataset: "spawnguard.process",
+};
+pub const FILE_CREATION: EventShape = EventShape {
+    category: "file",
+    types: &["creation"],
+    action: "creation",
+    dataset: "spawnguard.file",
+};
+pub const FILE_MODIFICATION: EventShape = EventShape {
+    category: "file",
+    types: &["change"],
+    action: "modification",
+    dataset: "spawnguard.file",
+};
+pub const FILE_OPEN: EventShape = EventShape {
+    category: "file",
+    types: &["access"],
+    action: "open",
+    dataset: "spawnguard.file",
+};
+pub const CONNECT: EventShape = EventShape {
+    category: "network",
+    types: &["start"],
+    action: "connection_attempted",
+    dataset: "spawnguard.network",
+};
+
 /// uid -> user name, from /etc/passwd.
 #[derive(Debug, Default, Clone)]
 pub struct Users(HashMap<u32, String>);
@@ -60,18 +136,18 @@ fn brief<S: AsRef<str>>(p: &ProcInfo, args: &[S], argc: usize) -> Map<String, Va
 }
 
 impl Builder<'_> {
-    fn base(&self, ts_ns: u64, category: &str, types: &[&str], action: &str) -> Map<String, Value> {
+    fn base(&self, ts_ns: u64, kind: &EventShape) -> Map<String, Value> {
         let mut doc = Map::new();
         doc.insert("@timestamp".into(), json!(self.host.timestamp(ts_ns)));
         doc.insert(
             "event".into(),
             json!({
-                "kind": "event",
-                "category": [category],
-                "type": types,
-                "action": action,
-                "module": "spawnguard",
-                "dataset": format!("spawnguard.{category}"),
+                "kind": EVENT_KIND,
+                "category": [kind.category],
+                "type": kind.types,
+                "action": kind.action,
+                "module": EVENT_MODULE,
+                "dataset": kind.dataset,
             }),
         );
         doc.insert(
@@ -80,7 +156,7 @@ impl Builder<'_> {
                 "name": self.host.hostname,
                 "hostname": self.host.hostname,
                 "id": self.host.id,
-                "os": {"type": "linux", "kernel": kernel_release()},
+                "os": {"type": HOST_OS_TYPE, "kernel": kernel_release()},
             }),
         );
         doc
@@ -178,19 +254,19 @@ impl Builder<'_> {
         argc: usize,
         truncated: bool,
     ) -> Event {
-        let doc = self.base(ts_ns, "process", &["start"], "exec");
+        let doc = self.base(ts_ns, &EXEC);
         let proc_ = self.process(p, Some((args, argc, truncated)), true);
         self.finish(doc, p, proc_)
     }
 
     pub fn fork(&self, ts_ns: u64, p: &ProcInfo) -> Event {
-        let doc = self.base(ts_ns, "process", &["start"], "fork");
+        let doc = self.base(ts_ns, &FORK);
         let proc_ = self.process(p, None, false);
         self.finish(doc, p, proc_)
     }
 
     pub fn exit(&self, ts_ns: u64, p: &ProcInfo, exit_code: u32) -> Event {
-        let doc = self.base(ts_ns, "process", &["end"], "end");
+        let doc = self.base(ts_ns, &EXIT);
         let mut proc_ = self.process(p, None, false);
         // wait(2) status: a signal in the low 7 bits, else the code in bits 8..16.
         let sig = exit_code & 0x7f;
@@ -205,14 +281,14 @@ impl Builder<'_> {
     }
 
     pub fn file(&self, rec: &FileRecord, p: &ProcInfo) -> Event {
-        let (types, action): (&[&str], &str) = if rec.created() {
-            (&["creation"], "creation")
+        let kind = if rec.created() {
+            &FILE_CREATION
         } else if rec.write() {
-            (&["change"], "modification")
+            &FILE_MODIFICATION
         } else {
-            (&["access"], "open")
+            &FILE_OPEN
         };
-        let mut doc = self.base(rec.hdr.ktime_ns, "file", types, action);
+        let mut doc = self.base(rec.hdr.ktime_ns, kind);
         let name = crate::procfs::basename(&rec.path);
         let mut file = json!({"path": rec.path, "name": name});
         if let Some((stem, ext)) = name.rsplit_once('.') {
@@ -232,12 +308,7 @@ impl Builder<'_> {
     }
 
     pub fn connect(&self, rec: &ConnectRecord, p: &ProcInfo) -> Event {
-        let mut doc = self.base(
-            rec.hdr.ktime_ns,
-            "network",
-            &["start"],
-            "connection_attempted",
-        );
+        let mut doc = self.base(rec.hdr.ktime_ns, &CONNECT);
         let transport = match rec.sock_type {
             1 => Some("tcp"),
             2 => Some("udp"),
@@ -332,5 +403,81 @@ mod tests {
         assert_eq!(anc.len(), 2);
         assert_eq!(ev.doc()["process"]["ancestors"][1]["name"], "systemd");
         assert_eq!(ev.doc()["event"]["category"][0], "process");
+    }
+
+    /// The shapes `watch` uses to decide which events to build must be what the builder writes.
+    #[test]
+    fn built_events_have_exactly_their_shapes() {
+        use crate::raw::Header;
+        use spawnguard_event::FieldPath;
+        let host = HostInfo {
+            hostname: "h".into(),
+            id: "m".into(),
+            boot_id: "b".into(),
+            boot_epoch_ns: 0,
+        };
+        let users = Users::default();
+        let t = ProcTable::new(64, 1);
+        let b = Builder {
+            host: &host,
+            users: &users,
+            table: &t,
+        };
+        let p = ProcInfo {
+            pid: 7,
+            start_ticks: 1,
+            name: "x".into(),
+            ..Default::default()
+        };
+        let hdr = Header {
+            kind: 0,
+            flags: 0,
+            pid: 7,
+            tid: 7,
+            ppid: 1,
+            ktime_ns: 5,
+            start_boottime: 1,
+        };
+        let file = |flags: u32, f_mode: u32| FileRecord {
+            hdr: Header {
+                flags,
+                ..hdr.clone()
+            },
+            class: CLASS_CREDENTIAL,
+            open_flags: 0,
+            f_mode,
+            path: "/etc/shadow".into(),
+        };
+        let connect = ConnectRecord {
+            hdr: hdr.clone(),
+            addr: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            port: 1,
+            sock_type: 1,
+        };
+        let cases: Vec<(Event, &'static EventShape)> = vec![
+            (b.exec(5, &p, &["x".to_string()], 1, false), &EXEC),
+            (b.fork(5, &p), &FORK),
+            (b.exit(5, &p, 0), &EXIT),
+            (b.file(&file(0, 0), &p), &FILE_OPEN),
+            (
+                b.file(&file(crate::raw::FLAG_FILE_WRITE, 0), &p),
+                &FILE_MODIFICATION,
+            ),
+            (
+                b.file(&file(0, crate::raw::FMODE_CREATED), &p),
+                &FILE_CREATION,
+            ),
+            (b.connect(&connect, &p), &CONNECT),
+        ];
+        for (ev, shape) in cases {
+            for (field, want) in shape.fields() {
+                let got: Vec<&str> = ev
+                    .values(&FieldPath::new(field))
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .collect();
+                assert_eq!(got, want, "{field} of {shape:?}");
+            }
+        }
     }
 }

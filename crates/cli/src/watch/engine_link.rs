@@ -3,7 +3,9 @@
 
 use crate::hunt::{read_env_config, summarise_load};
 use anyhow::Context;
+use spawnguard_engine::wants::rules_want;
 use spawnguard_engine::{Engine, EngineConfig, EngineError, EnvConfig};
+use spawnguard_sensor::ecs;
 use std::path::{Path, PathBuf};
 
 /// What the engine was built from.
@@ -12,6 +14,11 @@ pub struct Built {
     pub rule_count: usize,
     /// (rule name, rule_id) of every loaded rule.
     pub rules: Vec<(String, String)>,
+    /// Whether any condition of any loaded rule (any stage of a sequence or sample too) could
+    /// match a fork event, resp. an exit event ([`spawnguard_engine::wants`]): when not, the
+    /// sensor does not build them (unless `--emit-events` asks for every event).
+    pub wants_forks: bool,
+    pub wants_exits: bool,
 }
 
 /// Loads the rules (`dirs`, or the shipped ones), prints the load summary to standard error and
@@ -60,6 +67,8 @@ pub fn build(
         .map(|r| (r.rule.name.clone(), r.rule.rule_id.clone()))
         .collect();
     Ok(Built {
+        wants_forks: rules_want(&report.rules, &ecs::FORK.fields()),
+        wants_exits: rules_want(&report.rules, &ecs::EXIT.fields()),
         rule_count: report.rules.len(),
         engine,
         rules,
