@@ -87,6 +87,10 @@ pub struct Args {
     /// like real ones (pids above the kernel's pid limit), to measure a full table's memory
     #[arg(long, value_name = "N", hide = true)]
     pub bench_table_fill: Option<usize>,
+    /// While records keep coming, how long to sleep between two ring-buffer checks (default:
+    /// the sensor's, see docs/watch.md); longer costs less CPU and adds latency
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse, hide = true)]
+    pub poll_interval: Option<Duration>,
     /// Benchmark aid, with --bench-table-fill: give every synthetic process its own 1 KiB of
     /// argv (the worst case for the table's memory)
     #[arg(long, hide = true)]
@@ -312,6 +316,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         table_capacity: args.table_capacity,
         emit_forks: built.wants_forks || args.emit_events.is_some(),
         emit_exits: built.wants_exits || args.emit_events.is_some(),
+        poll_interval: args
+            .poll_interval
+            .unwrap_or(SensorConfig::default().poll_interval),
         ..SensorConfig::default()
     };
     let started = Instant::now();

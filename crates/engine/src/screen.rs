@@ -77,6 +77,8 @@ pub struct Screen {
 #[derive(Debug, Default)]
 pub struct ScreenScratch {
     prefilter: Scratch,
+    /// The projected event's text, for the literal scan.
+    texts: Vec<u8>,
     memo: Memo,
     keyed: Vec<bool>,
 }
@@ -223,8 +225,28 @@ impl Screen {
         line: u64,
         scratch: &mut ScreenScratch,
     ) -> Prepared {
-        // One scan of the line; each rule's own formula is checked only when the category
-        // index hands the rule this event (see `screen_event`).
+        // Projected first (one validating pass that builds only the fields rules read); then
+        // one literal scan of those fields' text, and each rule's own formula is checked
+        // only when the category index hands the rule this event (see `screen_event`).
+        if let Some(ev) = self.projection.as_ref().and_then(|p| p.project(bytes)) {
+            scratch.texts.clear();
+            if let Some(flat) = ev.as_flat() {
+                flat.texts(&mut scratch.texts);
+            }
+            if !self.prefilter.scan_texts(&scratch.texts, &mut scratch.prefilter) {
+                return Prepared::Skipped;
+            }
+            return Prepared::Event(self.screen_event(
+                ev,
+                Some(bytes),
+                Some((file.clone(), line)),
+                Some(&scratch.prefilter),
+                &mut scratch.memo,
+                &mut scratch.keyed,
+            ));
+        }
+        // Not projectable (a search hit's `_source`, control bytes, a syntax error, or no
+        // projection): one scan of the raw line, so that lines no rule wants are not parsed.
         let any = self.prefilter.scan(bytes, &mut scratch.prefilter);
         if !any {
             // Not built, but still checked (one validating pass that allocates nothing), so
@@ -234,25 +256,17 @@ impl Screen {
                 Ok(()) => Prepared::Skipped,
             };
         }
-        let projected = self
-            .projection
-            .as_ref()
-            .and_then(|p| p.project(bytes));
-        let (ev, raw) = match projected {
-            Some(view) => (view, Some(bytes)),
-            None => match parse_record(file, line, bytes) {
-                Err(bad) => return Prepared::Bad(bad),
-                Ok(ev) => (ev, None),
-            },
-        };
-        Prepared::Event(self.screen_event(
-            ev,
-            raw,
-            Some((file.clone(), line)),
-            Some(&scratch.prefilter),
-            &mut scratch.memo,
-            &mut scratch.keyed,
-        ))
+        match parse_record(file, line, bytes) {
+            Err(bad) => Prepared::Bad(bad),
+            Ok(ev) => Prepared::Event(self.screen_event(
+                ev,
+                None,
+                Some((file.clone(), line)),
+                Some(&scratch.prefilter),
+                &mut scratch.memo,
+                &mut scratch.keyed,
+            )),
+        }
     }
 
     /// Screens an already parsed event (every rule is a prefilter candidate).

@@ -63,7 +63,10 @@ pub(crate) struct Leaf {
 pub struct Flat {
     slots: Arc<Slots>,
     /// Sorted by (slot, order, seq).
-    leaves: Vec<Leaf>,
+    leaves: Box<[Leaf]>,
+    /// The leaves' slots, in the same order: lookups search this (a few cache lines) rather
+    /// than the leaves themselves.
+    keys: Box<[u32]>,
 }
 
 impl PartialEq for Flat {
@@ -73,9 +76,16 @@ impl PartialEq for Flat {
 }
 
 impl Flat {
-    pub(crate) fn new(slots: Arc<Slots>, mut leaves: Vec<Leaf>) -> Flat {
-        leaves.sort_unstable_by_key(|l| (l.slot, l.order, l.seq));
-        Flat { slots, leaves }
+    /// Takes the leaves out of `scratch` (left empty, its capacity kept for the next record).
+    pub(crate) fn new(slots: Arc<Slots>, scratch: &mut Vec<Leaf>) -> Flat {
+        scratch.sort_unstable_by_key(|l| (l.slot, l.order, l.seq));
+        let keys = scratch.iter().map(|l| l.slot).collect();
+        let leaves = scratch.drain(..).collect();
+        Flat {
+            slots,
+            leaves,
+            keys,
+        }
     }
 
     #[inline]
@@ -83,9 +93,9 @@ impl Flat {
         let Some(slot) = self.slots.slot(path) else {
             return &[];
         };
-        let lo = self.leaves.partition_point(|l| l.slot < slot);
-        let n = self.leaves[lo..].partition_point(|l| l.slot == slot);
-        &self.leaves[lo..lo + n]
+        let lo = self.keys.partition_point(|&k| k < slot);
+        let n = self.keys[lo..].partition_point(|&k| k == slot);
+        self.leaves.get(lo..lo + n).unwrap_or(&[])
     }
 
     pub(crate) fn collect<'a>(&'a self, path: &FieldPath, out: &mut Values<'a>) {
@@ -96,6 +106,23 @@ impl Flat {
 
     pub(crate) fn first<'a>(&'a self, path: &FieldPath) -> Option<&'a Value> {
         self.leaves_of(path).iter().find_map(|l| first_flat(&l.value))
+    }
+
+    /// Appends the text of every string and boolean leaf to `out`, each followed by a NUL
+    /// byte: what a literal prefilter needs to see of the event (string tests compare
+    /// numbers by their text, which is digits, `-` and `.` only, see
+    /// `spawnguard_query::prefilter`; objects never pass a string test).
+    pub fn texts(&self, out: &mut Vec<u8>) {
+        for l in self.leaves.iter() {
+            let t: &str = match &l.value {
+                Value::String(s) => s,
+                Value::Bool(true) => "true",
+                Value::Bool(false) => "false",
+                _ => continue,
+            };
+            out.extend_from_slice(t.as_bytes());
+            out.push(0);
+        }
     }
 
     /// How many leaf values the event holds.
@@ -111,7 +138,7 @@ impl Flat {
     /// value maps to it, one with several to an array of them): for display and tests.
     pub fn to_value(&self) -> Value {
         let mut map = serde_json::Map::new();
-        for l in &self.leaves {
+        for l in self.leaves.iter() {
             let name = self
                 .slots
                 .names

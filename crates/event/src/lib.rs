@@ -60,6 +60,14 @@ impl Event {
         matches!(self.repr, Repr::Flat(_))
     }
 
+    /// The projection, if the event is one.
+    pub fn as_flat(&self) -> Option<&Flat> {
+        match &self.repr {
+            Repr::Flat(f) => Some(f),
+            Repr::Doc(_) => None,
+        }
+    }
+
     /// The document; `null` for a projected event, whose whole document is the record's
     /// bytes (see `spawnguard_engine`'s lazy events).
     pub fn doc(&self) -> &Value {

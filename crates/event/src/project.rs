@@ -24,6 +24,14 @@ use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::sync::Arc;
 
+thread_local! {
+    /// Per-thread buffers of [`Projection::project`]: the path being read and the leaves met,
+    /// kept between records so that projecting allocates only the event itself.
+    static SCRATCH: std::cell::RefCell<(String, Vec<Leaf>)> = const {
+        std::cell::RefCell::new((String::new(), Vec::new()))
+    };
+}
+
 /// Deeper records go to the full parser (whose own limit is 128).
 pub const MAX_DEPTH: usize = 100;
 
@@ -84,21 +92,28 @@ impl Projection {
             return None;
         }
         std::str::from_utf8(bytes).ok()?;
-        let mut sc = Scanner {
-            b: bytes,
-            i: 0,
-            path: String::with_capacity(64),
-            depth: 0,
-            segs: SmallVec::new(),
-            leaves: Vec::with_capacity(48),
-        };
-        sc.ws();
-        if sc.peek()? != b'{' {
-            return None;
-        }
-        sc.object(self, true)?;
-        sc.ws();
-        (sc.i == bytes.len()).then(|| Event::flat(Flat::new(self.slots.clone(), sc.leaves)))
+        SCRATCH.with(|cell| {
+            let (path, leaves) = &mut *cell.borrow_mut();
+            path.clear();
+            leaves.clear();
+            let mut sc = Scanner {
+                b: bytes,
+                i: 0,
+                path: std::mem::take(path),
+                depth: 0,
+                segs: SmallVec::new(),
+                leaves: std::mem::take(leaves),
+            };
+            sc.ws();
+            let done = sc.peek() == Some(b'{') && sc.object(self, true).is_some() && {
+                sc.ws();
+                sc.i == bytes.len()
+            };
+            let ev = done.then(|| Event::flat(Flat::new(self.slots.clone(), &mut sc.leaves)));
+            *path = sc.path;
+            *leaves = sc.leaves;
+            ev
+        })
     }
 }
 

@@ -106,6 +106,29 @@ impl Req {
         }
     }
 
+    /// A set of literals of which the requirement needs at least one, whatever else holds:
+    /// its longest outright literal, else a part that is an `any` of literals.
+    fn anchor_lits(&self) -> Option<Vec<&str>> {
+        if let Some(l) = self.required_lits().into_iter().max_by_key(|l| l.len()) {
+            return Some(vec![l]);
+        }
+        match self {
+            Req::All(ps) => ps.iter().find_map(Req::any_of_lits),
+            other => other.any_of_lits(),
+        }
+    }
+
+    /// The literals of an `any` whose parts are all literals.
+    fn any_of_lits(&self) -> Option<Vec<&str>> {
+        let Req::Any(ps) = self else { return None };
+        ps.iter()
+            .map(|p| match p {
+                Req::Lit(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn collect_lits<'a>(&'a self, out: &mut Vec<&'a str>) {
         match self {
             Req::Lit(s) => out.push(s),
@@ -274,6 +297,11 @@ pub struct Prefilter {
     gate: Option<Gate>,
     n_lits: usize,
     reqs: Vec<Compiled>,
+    /// Per requirement, literals of which it needs at least one (its longest outright
+    /// literal — long literals are the rare ones — or else a required `any` of literals), as
+    /// masks over the seen-set: a few bit tests settle most requirements that fail, before
+    /// their formula is walked. Empty: no anchor.
+    anchors: Vec<Vec<(usize, u64)>>,
     /// Per literal: whether its presence alone satisfies some requirement.
     /// Literals that alone satisfy some requirement, as a seen-set.
     sufficient: Vec<u64>,
@@ -476,6 +504,17 @@ impl Prefilter {
             n_lits: lits.len(),
             ac,
             gate,
+            anchors: reqs
+                .iter()
+                .map(|r| {
+                    let Some(anchor) = r.anchor_lits() else {
+                        return Vec::new();
+                    };
+                    let idx: Option<Vec<usize>> =
+                        anchor.iter().map(|l| lits.binary_search(l).ok()).collect();
+                    idx.map(|idx| masks(&idx)).unwrap_or_default()
+                })
+                .collect(),
             reqs: compiled.into_iter().map(Compiled::packed).collect(),
             unicode_escape: memmem::Finder::new(b"\\u").into_owned(),
         }
@@ -544,6 +583,20 @@ impl Prefilter {
     /// without evaluating every formula when the caller only needs some of them.
     pub fn scan(&self, line: &[u8], scratch: &mut Scratch) -> bool {
         let escaped = self.unicode_escape.find(line).is_some();
+        self.scan_bytes(line, escaped, scratch)
+    }
+
+    /// [`Prefilter::scan`] over decoded text instead of a raw JSON line: the string values of
+    /// the fields the requirements were derived from, separated by NUL bytes (no literal
+    /// holds one). Escapes were decoded, so every literal is found as itself. Sound because a
+    /// requirement's literals come only from string tests and string equality on a field,
+    /// which can hold only if that field's text contains the literal; see
+    /// `spawnguard_event::Flat::texts`.
+    pub fn scan_texts(&self, texts: &[u8], scratch: &mut Scratch) -> bool {
+        self.scan_bytes(texts, false, scratch)
+    }
+
+    fn scan_bytes(&self, line: &[u8], escaped: bool, scratch: &mut Scratch) -> bool {
         scratch.all = escaped;
         scratch.seen.clear();
         scratch.seen.resize(self.n_lits.div_ceil(64), 0);
@@ -573,12 +626,10 @@ impl Prefilter {
             return true;
         }
         // The requirement that held last time is the likeliest to hold again.
-        if let Some(r) = self.reqs.get(scratch.last_hit) {
-            if r.holds(&scratch.seen) {
-                return true;
-            }
+        if self.anchored_holds(scratch.last_hit, &scratch.seen) {
+            return true;
         }
-        match self.reqs.iter().position(|r| r.holds(&scratch.seen)) {
+        match (0..self.reqs.len()).position(|i| self.anchored_holds(i, &scratch.seen)) {
             Some(i) => {
                 scratch.last_hit = i;
                 true
@@ -592,8 +643,23 @@ impl Prefilter {
         match self.reqs.get(i) {
             None => false,
             Some(_) if scratch.all => true,
-            Some(r) => r.holds(&scratch.seen),
+            Some(_) => self.anchored_holds(i, &scratch.seen),
         }
+    }
+
+    /// Requirement `i` on a seen-set: its anchor literal first, then its formula.
+    #[inline]
+    fn anchored_holds(&self, i: usize, seen: &[u64]) -> bool {
+        if let Some(ms) = self.anchors.get(i) {
+            if !ms.is_empty()
+                && !ms
+                    .iter()
+                    .any(|&(w, m)| seen.get(w).is_some_and(|x| x & m != 0))
+            {
+                return false;
+            }
+        }
+        self.reqs.get(i).is_some_and(|r| r.holds(seen))
     }
 
     pub fn may_match(&self, line: &[u8], scratch: &mut Scratch) -> bool {

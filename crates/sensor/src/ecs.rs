@@ -6,6 +6,11 @@
 //! and network events), and
 //! `process.Ext.args_truncated: true` marks argv cut at the kernel's capture limit.
 
+mod cache;
+
+pub use cache::Fragments;
+use cache::{Const, Kind};
+
 use crate::host::HostInfo;
 use crate::raw::{ConnectRecord, FileRecord, CLASS_CREDENTIAL};
 use crate::table::{ProcInfo, ProcTable};
@@ -26,7 +31,7 @@ pub const HOST_OS_TYPE: &str = "linux";
 
 /// The `event.*` values that make an event kind: the builder writes exactly these, so a rule's
 /// conditions can be checked against them before any event is built (see [`EventShape::fields`]).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EventShape {
     pub category: &'static str,
     pub types: &'static [&'static str],
@@ -120,45 +125,80 @@ pub struct Builder<'a> {
     pub host: &'a HostInfo,
     pub users: &'a Users,
     pub table: &'a ProcTable,
+    /// Parents' and ancestors' objects built before (see [`Fragments`]); `None`: build all.
+    pub fragments: Option<&'a Fragments>,
 }
 
-fn brief<S: AsRef<str>>(p: &ProcInfo, args: &[S], argc: usize) -> Map<String, Value> {
-    let mut m = Map::new();
-    let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
-    m.insert("pid".into(), json!(p.pid));
-    m.insert("name".into(), json!(&*p.name));
-    m.insert("executable".into(), json!(&*p.executable));
-    m.insert("args".into(), json!(args));
-    m.insert("args_count".into(), json!(argc));
-    m.insert("command_line".into(), json!(args.join(" ")));
-    m.insert("entity_id".into(), json!(p.entity_id.as_str()));
+/// Builds JSON objects with their final size known, so no map grows (and rehashes) while
+/// being filled: events are built at the exec rate, most of the sensor's CPU time.
+fn obj(cap: usize) -> Map<String, Value> {
+    Map::with_capacity(cap)
+}
+
+fn put(m: &mut Map<String, Value>, k: &str, v: Value) {
+    m.insert(k.to_owned(), v);
+}
+
+fn text(s: &str) -> Value {
+    Value::String(s.to_owned())
+}
+
+/// `pid, name, executable, args, args_count, command_line, entity_id`; room for `extra` more.
+fn brief<S: AsRef<str>>(p: &ProcInfo, args: &[S], argc: usize, extra: usize) -> Map<String, Value> {
+    let mut m = obj(7 + extra);
+    let len = args.iter().map(|a| a.as_ref().len() + 1).sum::<usize>();
+    let mut line = String::with_capacity(len);
+    let mut list = Vec::with_capacity(args.len());
+    for (i, a) in args.iter().enumerate() {
+        let a = a.as_ref();
+        if i > 0 {
+            line.push(' ');
+        }
+        line.push_str(a);
+        list.push(text(a));
+    }
+    put(&mut m, "pid", Value::from(p.pid));
+    put(&mut m, "name", text(&p.name));
+    put(&mut m, "executable", text(&p.executable));
+    put(&mut m, "args", Value::Array(list));
+    put(&mut m, "args_count", Value::from(argc));
+    put(&mut m, "command_line", Value::String(line));
+    put(&mut m, "entity_id", text(p.entity_id.as_str()));
     m
 }
 
 impl Builder<'_> {
-    fn base(&self, ts_ns: u64, kind: &EventShape) -> Map<String, Value> {
-        let mut doc = Map::new();
-        doc.insert("@timestamp".into(), json!(self.host.timestamp(ts_ns)));
-        doc.insert(
-            "event".into(),
-            json!({
-                "kind": EVENT_KIND,
-                "category": [kind.category],
-                "type": kind.types,
-                "action": kind.action,
-                "module": EVENT_MODULE,
-                "dataset": kind.dataset,
-            }),
-        );
-        doc.insert(
-            "host".into(),
-            json!({
-                "name": self.host.hostname,
-                "hostname": self.host.hostname,
-                "id": self.host.id,
-                "os": {"type": HOST_OS_TYPE, "kernel": kernel_release()},
-            }),
-        );
+    /// `@timestamp`, `event`, `host`; room for `extra` more top-level fields.
+    fn base(&self, ts_ns: u64, kind: &EventShape, extra: usize) -> Map<String, Value> {
+        let mut doc = obj(3 + extra);
+        put(&mut doc, "@timestamp", Value::String(self.host.timestamp(ts_ns)));
+        let event = self.constant(Const::Event(*kind), || {
+            let mut event = obj(6);
+            put(&mut event, "kind", text(EVENT_KIND));
+            put(&mut event, "category", Value::Array(vec![text(kind.category)]));
+            put(
+                &mut event,
+                "type",
+                Value::Array(kind.types.iter().map(|t| text(t)).collect()),
+            );
+            put(&mut event, "action", text(kind.action));
+            put(&mut event, "module", text(EVENT_MODULE));
+            put(&mut event, "dataset", text(kind.dataset));
+            Value::Object(event)
+        });
+        put(&mut doc, "event", event);
+        let host = self.constant(Const::Host, || {
+            let mut os = obj(2);
+            put(&mut os, "type", text(HOST_OS_TYPE));
+            put(&mut os, "kernel", text(kernel_release()));
+            let mut host = obj(4);
+            put(&mut host, "name", text(&self.host.hostname));
+            put(&mut host, "hostname", text(&self.host.hostname));
+            put(&mut host, "id", text(&self.host.id));
+            put(&mut host, "os", Value::Object(os));
+            Value::Object(host)
+        });
+        put(&mut doc, "host", host);
         doc
     }
 
@@ -171,65 +211,105 @@ impl Builder<'_> {
         full_args: Option<(&[String], usize, bool)>,
         detail: bool,
     ) -> Map<String, Value> {
+        // brief's 7, then working_directory, start, interactive, tty, user, real_user, group,
+        // parent, Ext, ancestors, and exit_code and end for exits.
+        const EXTRA: usize = 12;
         let mut m = match full_args {
-            Some((args, argc, _)) => brief(p, args, argc),
-            None => brief(p, &p.args(), p.args_count),
+            Some((args, argc, _)) => brief(p, args, argc, EXTRA),
+            None => brief(p, &p.args(), p.args_count, EXTRA),
         };
         let truncated = full_args.is_some_and(|f| f.2) || (full_args.is_none() && p.args_cut());
         if !p.cwd.is_empty() {
-            m.insert("working_directory".into(), json!(&*p.cwd));
+            put(&mut m, "working_directory", text(&p.cwd));
         }
-        m.insert("start".into(), json!(self.host.timestamp(p.start_ns)));
-        m.insert("interactive".into(), json!(p.tty.is_some()));
+        put(&mut m, "start", Value::String(self.host.timestamp(p.start_ns)));
+        put(&mut m, "interactive", Value::Bool(p.tty.is_some()));
         if let Some((major, minor)) = p.tty {
-            m.insert(
-                "tty".into(),
-                json!({"char_device": {"major": major, "minor": minor}}),
-            );
+            let mut dev = obj(2);
+            put(&mut dev, "major", Value::from(major));
+            put(&mut dev, "minor", Value::from(minor));
+            let mut tty = obj(1);
+            put(&mut tty, "char_device", Value::Object(dev));
+            put(&mut m, "tty", Value::Object(tty));
         }
-        m.insert("user".into(), self.user(p.euid));
-        m.insert("real_user".into(), self.user(p.uid));
-        m.insert("group".into(), json!({"id": p.gid.to_string()}));
+        put(&mut m, "user", self.user(p.euid));
+        put(&mut m, "real_user", self.user(p.uid));
+        let mut group = obj(1);
+        put(&mut group, "id", Value::String(p.gid.to_string()));
+        put(&mut m, "group", Value::Object(group));
         if let Some(pp) = self.table.parent_of(p) {
-            let mut pm = brief(pp, &pp.args(), pp.args_count);
-            if pp.args_cut() {
-                pm.insert("Ext".into(), json!({"args_truncated": true}));
-            }
-            m.insert("parent".into(), Value::Object(pm));
+            let parent = self.fragment(pp, Kind::Parent, || {
+                let cut = pp.args_cut();
+                let mut pm = brief(pp, &pp.args(), pp.args_count, usize::from(cut));
+                if cut {
+                    let mut ext = obj(1);
+                    put(&mut ext, "args_truncated", Value::Bool(true));
+                    put(&mut pm, "Ext", Value::Object(ext));
+                }
+                Value::Object(pm)
+            });
+            put(&mut m, "parent", parent);
         } else if p.ppid != 0 {
-            m.insert("parent".into(), json!({"pid": p.ppid}));
+            let mut pm = obj(1);
+            put(&mut pm, "pid", Value::from(p.ppid));
+            put(&mut m, "parent", Value::Object(pm));
         }
         let ancestors = self.table.ancestors(p, MAX_ANCESTORS);
-        let ancestry: Vec<&str> = ancestors.iter().map(|a| a.entity_id.as_str()).collect();
-        let mut ext = Map::new();
-        ext.insert("ancestry".into(), json!(ancestry));
+        let mut ext = obj(2);
+        put(
+            &mut ext,
+            "ancestry",
+            Value::Array(ancestors.iter().map(|a| text(a.entity_id.as_str())).collect()),
+        );
         if truncated {
-            ext.insert("args_truncated".into(), json!(true));
+            put(&mut ext, "args_truncated", Value::Bool(true));
         }
-        m.insert("Ext".into(), Value::Object(ext));
+        put(&mut m, "Ext", Value::Object(ext));
         if !detail {
             return m;
         }
-        m.insert(
-            "ancestors".into(),
-            Value::Array(
-                ancestors
-                    .iter()
-                    .map(|a| {
-                        json!({"pid": a.pid, "name": &*a.name, "executable": &*a.executable,
-                               "command_line": a.command_line(), "entity_id": a.entity_id.as_str()})
-                    })
-                    .collect(),
-            ),
-        );
+        let list = ancestors
+            .iter()
+            .map(|a| {
+                self.fragment(a, Kind::Ancestor, || {
+                    let mut o = obj(5);
+                    put(&mut o, "pid", Value::from(a.pid));
+                    put(&mut o, "name", text(&a.name));
+                    put(&mut o, "executable", text(&a.executable));
+                    put(&mut o, "command_line", Value::String(a.command_line()));
+                    put(&mut o, "entity_id", text(a.entity_id.as_str()));
+                    Value::Object(o)
+                })
+            })
+            .collect();
+        put(&mut m, "ancestors", Value::Array(list));
         m
     }
 
-    fn user(&self, uid: u32) -> Value {
-        match self.users.name(uid) {
-            Some(n) => json!({"id": uid.to_string(), "name": n}),
-            None => json!({"id": uid.to_string()}),
+    fn fragment(&self, p: &ProcInfo, kind: Kind, build: impl FnOnce() -> Value) -> Value {
+        match self.fragments {
+            Some(f) => f.get(p, kind, build),
+            None => build(),
         }
+    }
+
+    fn constant(&self, key: Const, build: impl FnOnce() -> Value) -> Value {
+        match self.fragments {
+            Some(f) => f.constant(key, build),
+            None => build(),
+        }
+    }
+
+    fn user(&self, uid: u32) -> Value {
+        self.constant(Const::User(uid), || {
+            let name = self.users.name(uid);
+            let mut u = obj(1 + usize::from(name.is_some()));
+            put(&mut u, "id", Value::String(uid.to_string()));
+            if let Some(n) = name {
+                put(&mut u, "name", text(n));
+            }
+            Value::Object(u)
+        })
     }
 
     fn finish(
@@ -238,10 +318,12 @@ impl Builder<'_> {
         p: &ProcInfo,
         process: Map<String, Value>,
     ) -> Event {
-        doc.insert("process".into(), Value::Object(process));
-        doc.insert("user".into(), self.user(p.euid));
+        put(&mut doc, "process", Value::Object(process));
+        put(&mut doc, "user", self.user(p.euid));
         if let Some(c) = &p.container_id {
-            doc.insert("container".into(), json!({"id": &**c}));
+            let mut cm = obj(1);
+            put(&mut cm, "id", text(c));
+            put(&mut doc, "container", Value::Object(cm));
         }
         Event::new(Value::Object(doc))
     }
@@ -254,19 +336,19 @@ impl Builder<'_> {
         argc: usize,
         truncated: bool,
     ) -> Event {
-        let doc = self.base(ts_ns, &EXEC);
+        let doc = self.base(ts_ns, &EXEC, 3);
         let proc_ = self.process(p, Some((args, argc, truncated)), true);
         self.finish(doc, p, proc_)
     }
 
     pub fn fork(&self, ts_ns: u64, p: &ProcInfo) -> Event {
-        let doc = self.base(ts_ns, &FORK);
+        let doc = self.base(ts_ns, &FORK, 3);
         let proc_ = self.process(p, None, false);
         self.finish(doc, p, proc_)
     }
 
     pub fn exit(&self, ts_ns: u64, p: &ProcInfo, exit_code: u32) -> Event {
-        let doc = self.base(ts_ns, &EXIT);
+        let doc = self.base(ts_ns, &EXIT, 3);
         let mut proc_ = self.process(p, None, false);
         // wait(2) status: a signal in the low 7 bits, else the code in bits 8..16.
         let sig = exit_code & 0x7f;
@@ -288,7 +370,7 @@ impl Builder<'_> {
         } else {
             &FILE_OPEN
         };
-        let mut doc = self.base(rec.hdr.ktime_ns, kind);
+        let mut doc = self.base(rec.hdr.ktime_ns, kind, 4);
         let name = crate::procfs::basename(&rec.path);
         let mut file = json!({"path": rec.path, "name": name});
         if let Some((stem, ext)) = name.rsplit_once('.') {
@@ -308,7 +390,7 @@ impl Builder<'_> {
     }
 
     pub fn connect(&self, rec: &ConnectRecord, p: &ProcInfo) -> Event {
-        let mut doc = self.base(rec.hdr.ktime_ns, &CONNECT);
+        let mut doc = self.base(rec.hdr.ktime_ns, &CONNECT, 5);
         let transport = match rec.sock_type {
             1 => Some("tcp"),
             2 => Some("udp"),
@@ -346,7 +428,7 @@ fn kernel_release() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::ProcTable;
+    use crate::table::{Key, ProcTable};
 
     #[test]
     fn exec_event_has_defend_fields_and_ancestry() {
@@ -386,6 +468,7 @@ mod tests {
             host: &host,
             users: &users,
             table: &t,
+            fragments: None,
         };
         let args: Vec<String> = child.args().iter().map(|s| s.to_string()).collect();
         let ev = b.exec(5, &child, &args, 3, false);
@@ -422,6 +505,7 @@ mod tests {
             host: &host,
             users: &users,
             table: &t,
+            fragments: None,
         };
         let p = ProcInfo {
             pid: 7,
@@ -479,5 +563,78 @@ mod tests {
                 assert_eq!(got, want, "{field} of {shape:?}");
             }
         }
+    }
+
+    /// Cached fragments change nothing: the same documents as building everything, before
+    /// and after a process in the chain execs.
+    #[test]
+    fn fragments_give_the_same_documents() {
+        let host = HostInfo {
+            hostname: "h".into(),
+            id: "m".into(),
+            boot_id: "b".into(),
+            boot_epoch_ns: 0,
+        };
+        let users = Users::default();
+        let mut t = ProcTable::new(64, 1);
+        let mk = |pid: u32, name: &str, parent: Option<Key>| {
+            let mut p = ProcInfo {
+                pid,
+                ppid: pid.saturating_sub(1),
+                start_ticks: u64::from(pid),
+                name: name.into(),
+                executable: format!("/usr/bin/{name}").into(),
+                entity_id: host.entity_id(pid, u64::from(pid)),
+                parent,
+                uid: 1000,
+                euid: 1000,
+                tty: Some((136, 0)),
+                ..Default::default()
+            };
+            p.set_args(&[name.to_string(), "-x".to_string()], 2);
+            p
+        };
+        t.insert(mk(1, "init", None));
+        t.insert(mk(2, "bash", Some((1, 1))));
+        t.insert(mk(3, "python3", Some((2, 2))));
+        let child = mk(4, "sh", Some((3, 3)));
+        t.insert(child.clone());
+        let frags = Fragments::default();
+        let docs = |t: &ProcTable| {
+            let plain = Builder {
+                host: &host,
+                users: &users,
+                table: t,
+                fragments: None,
+            };
+            let cached = Builder {
+                fragments: Some(&frags),
+                ..plain
+            };
+            for b in [&cached, &cached] {
+                let args = vec!["sh".to_string(), "-c".to_string()];
+                assert_eq!(
+                    b.exec(9, &child, &args, 2, false).doc(),
+                    plain.exec(9, &child, &args, 2, false).doc()
+                );
+                assert_eq!(b.fork(9, &child).doc(), plain.fork(9, &child).doc());
+                assert_eq!(b.exit(9, &child, 256).doc(), plain.exit(9, &child, 256).doc());
+            }
+            plain.exec(9, &child, &[], 0, false)
+        };
+        let before = docs(&t);
+        // The parent execs something else: its fragments must not be reused.
+        let mut py = mk(3, "python3", Some((2, 2)));
+        py.name = "node".into();
+        py.set_args(&["node".to_string(), "-e".to_string()], 2);
+        t.insert(py);
+        let after = docs(&t);
+        assert_eq!(before.get_str("process.parent.name"), Some("python3"));
+        assert_eq!(after.get_str("process.parent.name"), Some("node"));
+        assert_eq!(
+            after.doc()["process"]["ancestors"][0]["command_line"],
+            "node -e"
+        );
+        assert!(frags.hits() > 0);
     }
 }

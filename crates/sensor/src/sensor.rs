@@ -1,6 +1,6 @@
 //! The running sensor: drains the ring buffer, keeps the process table and hands out ECS events.
 
-use crate::ecs::{Builder, Users};
+use crate::ecs::{Builder, Fragments, Users};
 use crate::host::{boottime_ns, ns_to_ticks, HostInfo};
 use crate::latency::LatencyHistogram;
 use crate::loader::{self, Loaded};
@@ -103,6 +103,7 @@ pub struct Sensor {
     table: ProcTable,
     host: HostInfo,
     users: Users,
+    fragments: Fragments,
     config: SensorConfig,
     stats: SensorStats,
     last_reap: Instant,
@@ -134,6 +135,7 @@ impl Sensor {
             table,
             host,
             users: Users::load(),
+            fragments: Fragments::default(),
             config,
             stats,
             last_reap: now,
@@ -291,6 +293,7 @@ impl Sensor {
             host: &self.host,
             users: &self.users,
             table: &self.table,
+            fragments: Some(&self.fragments),
         }
     }
 

@@ -16,7 +16,8 @@
 //! container ids and argv are shared `Arc<str>`: a fork shares its parent's, and repeated ones are
 //! interned.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use foldhash::{HashMap, HashSet};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// Bytes of argv kept per table entry (for use as a parent or ancestor). The process's own
@@ -185,7 +186,7 @@ struct Interner {
 impl Interner {
     fn new(max: usize) -> Self {
         Interner {
-            set: HashSet::new(),
+            set: HashSet::default(),
             max,
         }
     }
@@ -198,7 +199,7 @@ impl Interner {
             return;
         }
         if self.set.len() >= self.max {
-            self.set = HashSet::new();
+            self.set = HashSet::default();
         }
         self.set.insert(Arc::clone(s));
     }
@@ -241,7 +242,7 @@ impl ProcTable {
             slots: Vec::with_capacity(capacity),
             free: NIL,
             len: 0,
-            by_pid: HashMap::with_capacity(capacity),
+            by_pid: HashMap::with_capacity_and_hasher(capacity, Default::default()),
             lists: [EMPTY; 2],
             reap_queue: VecDeque::new(),
             capacity,

@@ -206,7 +206,7 @@ fn random_operations_keep_the_structure_consistent() {
             assert_eq!(t.get(*k).map(|p| p.key()), Some(*k));
         }
         // Children counts match the parent links.
-        let mut kids: HashMap<Key, u32> = HashMap::new();
+        let mut kids: HashMap<Key, u32> = HashMap::default();
         for k in &order {
             if let Some(pk) = t.get(*k).and_then(|p| p.parent) {
                 if t.get(pk).is_some() {
