@@ -107,15 +107,25 @@ impl Req {
     }
 
     /// A set of literals of which the requirement needs at least one, whatever else holds:
-    /// its longest outright literal, else a part that is an `any` of literals.
-    fn anchor_lits(&self) -> Option<Vec<&str>> {
-        if let Some(l) = self.required_lits().into_iter().max_by_key(|l| l.len()) {
-            return Some(vec![l]);
-        }
-        match self {
-            Req::All(ps) => ps.iter().find_map(Req::any_of_lits),
-            other => other.any_of_lits(),
-        }
+    /// among its outright literals and its parts that are an `any` of literals, the one
+    /// whose commonest literal is shared by the fewest requirements (`uses`: literal → how
+    /// many requirements name it). A literal many rules test (`linux`, `start`, `exec`) is
+    /// one most events carry; one only a rule or two name is rare.
+    fn anchor_lits(&self, uses: &dyn Fn(&str) -> usize) -> Option<Vec<&str>> {
+        let parts: Vec<&Req> = match self {
+            Req::All(ps) => ps.iter().collect(),
+            other => vec![other],
+        };
+        parts
+            .into_iter()
+            .filter_map(|p| match p {
+                Req::Lit(s) => Some(vec![s.as_str()]),
+                other => other.any_of_lits(),
+            })
+            .min_by_key(|lits| {
+                let worst = lits.iter().map(|l| uses(l)).max().unwrap_or(0);
+                (worst, lits.len())
+            })
     }
 
     /// The literals of an `any` whose parts are all literals.
@@ -447,6 +457,19 @@ impl Prefilter {
         }
         lits.sort_unstable();
         lits.dedup();
+        // How many requirements name each literal.
+        let mut uses = vec![0usize; lits.len()];
+        for r in reqs {
+            let mut mine = Vec::new();
+            r.collect_lits(&mut mine);
+            mine.sort_unstable();
+            mine.dedup();
+            for l in mine {
+                if let Ok(i) = lits.binary_search(&l) {
+                    uses[i] += 1;
+                }
+            }
+        }
         let index = |s: &str| lits.binary_search(&s).unwrap_or(0);
         fn compile(r: &Req, index: &dyn Fn(&str) -> usize) -> Compiled {
             match r {
@@ -507,7 +530,9 @@ impl Prefilter {
             anchors: reqs
                 .iter()
                 .map(|r| {
-                    let Some(anchor) = r.anchor_lits() else {
+                    let Some(anchor) = r.anchor_lits(&|l| {
+                        lits.binary_search(&l).ok().and_then(|i| uses.get(i).copied()).unwrap_or(0)
+                    }) else {
                         return Vec::new();
                     };
                     let idx: Option<Vec<usize>> =

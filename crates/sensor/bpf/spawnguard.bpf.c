@@ -54,6 +54,26 @@ struct {
 	__type(value, __u32);
 } sensitive_paths SEC(".maps");
 
+/*
+ * The names in sensitive_paths, for a cheap first test of every open: SG_NAME_LEAF when some key
+ * has the name as its leaf, SG_NAME_WILD_PARENT when some key with a `*` leaf has it as its
+ * parent. Every key lookup_class tries has a named leaf or a named parent under a `*` leaf, so an
+ * open whose leaf and parent are neither cannot match: it is dropped after two lookups, without
+ * reading the grandparent or trying the five keys.
+ */
+#define SG_NAME_LEAF 1u
+#define SG_NAME_WILD_PARENT 2u
+struct sg_name {
+	char name[SG_KEY_NAME];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2048);
+	__type(key, struct sg_name);
+	__type(value, __u32);
+} path_names SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -339,7 +359,6 @@ int sg_open_exit(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
 	struct dentry *p = BPF_CORE_READ(d, d_parent);
-	struct dentry *g = BPF_CORE_READ(p, d_parent);
 
 	__u32 zero = 0;
 	struct key_pair *kp = bpf_map_lookup_elem(&key_scratch, &zero);
@@ -347,7 +366,15 @@ int sg_open_exit(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	__builtin_memset(&kp->name, 0, sizeof(kp->name));
 	read_key_name(kp->name.leaf, d);
+	__u32 *named = bpf_map_lookup_elem(&path_names, kp->name.leaf);
+	bool maybe = named && (*named & SG_NAME_LEAF);
 	read_key_name(kp->name.parent, p);
+	if (!maybe) {
+		named = bpf_map_lookup_elem(&path_names, kp->name.parent);
+		if (!named || !(*named & SG_NAME_WILD_PARENT))
+			return 0;
+	}
+	struct dentry *g = BPF_CORE_READ(p, d_parent);
 	read_key_name(kp->name.gparent, g);
 	__u32 class = lookup_class(kp);
 	if (!class)
