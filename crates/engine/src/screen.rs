@@ -233,7 +233,10 @@ impl Screen {
             if let Some(flat) = ev.as_flat() {
                 flat.texts(&mut scratch.texts);
             }
-            if !self.prefilter.scan_texts(&scratch.texts, &mut scratch.prefilter) {
+            if !self
+                .prefilter
+                .scan_texts(&scratch.texts, &mut scratch.prefilter)
+            {
                 return Prepared::Skipped;
             }
             return Prepared::Event(self.screen_event(

@@ -99,7 +99,6 @@ mod tests {
     use super::*;
     use spawnguard_rules::load_builtin;
 
-
     const FORK: &Shape<'static> = &[
         ("event.kind", &["event"]),
         ("event.category", &["process"]),
@@ -127,7 +126,12 @@ mod tests {
             if language == "eql" { "eql" } else { "query" }
         );
         let mut report = spawnguard_rules::load_text("t.toml", &text);
-        assert_eq!(report.rules.len(), 1, "rule did not load: {query}: {:?}", report.problems);
+        assert_eq!(
+            report.rules.len(),
+            1,
+            "rule did not load: {query}: {:?}",
+            report.problems
+        );
         report.rules.remove(0)
     }
 
@@ -163,7 +167,11 @@ mod tests {
     fn case_folding_and_or_branches_are_kept() {
         // Case-insensitive and case-sensitive tests of the same value: both can match.
         assert!(wants("eql", r#"process where event.action : "FORK""#, FORK));
-        assert!(wants("eql", r#"process where event.action == "fork""#, FORK));
+        assert!(wants(
+            "eql",
+            r#"process where event.action == "fork""#,
+            FORK
+        ));
         assert!(wants("kuery", "event.action:FoRk", FORK));
         // An `or` is ruled out only if every branch is.
         let q = r#"process where event.action == "exec" or process.name == "sh""#;
@@ -177,7 +185,11 @@ mod tests {
     fn wildcards_negations_and_unknown_fields_are_kept() {
         assert!(wants("eql", r#"process where event.action : "f*""#, FORK));
         assert!(wants("eql", r#"process where event.action : "ex*""#, FORK));
-        assert!(wants("eql", r#"process where event.action != "exec""#, FORK));
+        assert!(wants(
+            "eql",
+            r#"process where event.action != "exec""#,
+            FORK
+        ));
         assert!(wants(
             "eql",
             r#"process where not event.action == "fork""#,
@@ -211,7 +223,11 @@ until [process where event.type == "end"]"#;
             r#"process where host.os.type == "macos""#,
             FORK
         ));
-        assert!(wants("eql", r#"process where host.os.type == "linux""#, FORK));
+        assert!(wants(
+            "eql",
+            r#"process where host.os.type == "linux""#,
+            FORK
+        ));
     }
 
     #[test]

@@ -105,7 +105,9 @@ impl Flat {
     }
 
     pub(crate) fn first<'a>(&'a self, path: &FieldPath) -> Option<&'a Value> {
-        self.leaves_of(path).iter().find_map(|l| first_flat(&l.value))
+        self.leaves_of(path)
+            .iter()
+            .find_map(|l| first_flat(&l.value))
     }
 
     /// Appends the text of every string and boolean leaf to `out`, each followed by a NUL

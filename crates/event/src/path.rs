@@ -1,7 +1,7 @@
 use crate::Values;
 use serde_json::{Map, Value};
-use std::fmt;
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Objects with at most this many keys are searched by one pass over their keys.

@@ -531,7 +531,10 @@ impl Prefilter {
                 .iter()
                 .map(|r| {
                     let Some(anchor) = r.anchor_lits(&|l| {
-                        lits.binary_search(&l).ok().and_then(|i| uses.get(i).copied()).unwrap_or(0)
+                        lits.binary_search(&l)
+                            .ok()
+                            .and_then(|i| uses.get(i).copied())
+                            .unwrap_or(0)
                     }) else {
                         return Vec::new();
                     };
@@ -876,6 +879,81 @@ mod tests {
                     .map(|_| (0..64).fold(0u64, |w, b| w | (u64::from(next(3) == 0) << b)))
                     .collect();
                 assert_eq!(packed.holds(&seen), tree.holds(&seen), "{tree:?}");
+            }
+        }
+    }
+
+    /// Anchored requirements over decoded text give exactly the formula's answer: the anchor
+    /// (a literal or `any` of literals every match needs) never rejects a text the formula
+    /// accepts. Random formulas over a small vocabulary (so that literals are shared, and
+    /// anchors are chosen by how many requirements share them), random texts.
+    #[test]
+    fn anchored_scan_of_texts_agrees_with_the_formulas() {
+        const WORDS: &[&str] = &[
+            "python",
+            "bash",
+            "start",
+            "exec",
+            "linux",
+            "curl",
+            "wget",
+            "pty.spawn",
+            "socket",
+            "nc",
+            "perl",
+            "-c",
+            "/dev/tcp",
+            "base64",
+            "node",
+            "ruby",
+        ];
+        let mut x: u64 = 0x2545f4914f6cdd1d;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        fn gen(depth: u32, next: &mut dyn FnMut(u64) -> u64) -> Req {
+            match if depth == 0 { 0 } else { next(5) } {
+                0 | 1 => Req::Lit(WORDS[next(WORDS.len() as u64) as usize].to_string()),
+                2 | 3 => Req::all((0..1 + next(4)).map(|_| gen(depth - 1, next)).collect()),
+                _ => Req::any((0..1 + next(4)).map(|_| gen(depth - 1, next)).collect()),
+            }
+        }
+        fn truth(r: &Req, text: &str) -> bool {
+            match r {
+                Req::Always => true,
+                Req::Never => false,
+                Req::Lit(s) => text.to_ascii_lowercase().contains(s.as_str()),
+                Req::All(ps) => ps.iter().all(|p| truth(p, text)),
+                Req::Any(ps) => ps.iter().any(|p| truth(p, text)),
+            }
+        }
+        for _ in 0..200 {
+            let reqs: Vec<Req> = (0..30).map(|_| gen(3, &mut next)).collect();
+            let pf = Prefilter::new(&reqs);
+            let mut scratch = Scratch::default();
+            for _ in 0..50 {
+                // A few values, NUL-separated, some words upper-cased.
+                let mut text = Vec::new();
+                for _ in 0..next(6) {
+                    let w = WORDS[next(WORDS.len() as u64) as usize];
+                    let w = if next(4) == 0 {
+                        w.to_ascii_uppercase()
+                    } else {
+                        w.to_string()
+                    };
+                    text.extend_from_slice(format!("x{w}y").as_bytes());
+                    text.push(0);
+                }
+                let s = String::from_utf8(text.clone()).unwrap();
+                let any = pf.scan_texts(&text, &mut scratch);
+                let want: Vec<bool> = reqs.iter().map(|r| truth(r, &s)).collect();
+                assert_eq!(any, want.iter().any(|&b| b), "{s:?}");
+                for (i, w) in want.iter().enumerate() {
+                    assert_eq!(pf.holds(i, &scratch), *w, "{:?} on {s:?}", reqs[i]);
+                }
             }
         }
     }

@@ -183,12 +183,35 @@ fn build(count: usize, args: &[String]) {
     let mut table = ProcTable::new(65_536, 1);
     let chain: [(&str, &[&str]); 9] = [
         ("systemd", &["/sbin/init", "splash"]),
-        ("sshd", &["sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"]),
+        (
+            "sshd",
+            &["sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"],
+        ),
         ("sshd", &["sshd: root@pts/0"]),
         ("bash", &["-bash"]),
         ("bash", &["bash", "bench/exec_storm/run.sh"]),
-        ("exec_storm", &["/work/target/release/examples/exec_storm", "storm", "--count", "20000", "--jobs", "2"]),
-        ("exec_storm", &["/work/target/release/examples/exec_storm", "storm", "--count", "20000", "--jobs", "2"]),
+        (
+            "exec_storm",
+            &[
+                "/work/target/release/examples/exec_storm",
+                "storm",
+                "--count",
+                "20000",
+                "--jobs",
+                "2",
+            ],
+        ),
+        (
+            "exec_storm",
+            &[
+                "/work/target/release/examples/exec_storm",
+                "storm",
+                "--count",
+                "20000",
+                "--jobs",
+                "2",
+            ],
+        ),
         ("true", &["/bin/true"]),
         ("true", &["/bin/true"]),
     ];
@@ -237,7 +260,10 @@ fn build(count: usize, args: &[String]) {
             }
             best = best.min((cpu() - t0) / count as f64 * 1e9);
         }
-        println!("{}", serde_json::json!({"event": what, "count": count, "ns_per_event_best_of_5": best.round()}));
+        println!(
+            "{}",
+            serde_json::json!({"event": what, "count": count, "ns_per_event_best_of_5": best.round()})
+        );
     }
 }
 

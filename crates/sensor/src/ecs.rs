@@ -171,11 +171,19 @@ impl Builder<'_> {
     /// `@timestamp`, `event`, `host`; room for `extra` more top-level fields.
     fn base(&self, ts_ns: u64, kind: &EventShape, extra: usize) -> Map<String, Value> {
         let mut doc = obj(3 + extra);
-        put(&mut doc, "@timestamp", Value::String(self.host.timestamp(ts_ns)));
+        put(
+            &mut doc,
+            "@timestamp",
+            Value::String(self.host.timestamp(ts_ns)),
+        );
         let event = self.constant(Const::Event(*kind), || {
             let mut event = obj(6);
             put(&mut event, "kind", text(EVENT_KIND));
-            put(&mut event, "category", Value::Array(vec![text(kind.category)]));
+            put(
+                &mut event,
+                "category",
+                Value::Array(vec![text(kind.category)]),
+            );
             put(
                 &mut event,
                 "type",
@@ -222,7 +230,11 @@ impl Builder<'_> {
         if !p.cwd.is_empty() {
             put(&mut m, "working_directory", text(&p.cwd));
         }
-        put(&mut m, "start", Value::String(self.host.timestamp(p.start_ns)));
+        put(
+            &mut m,
+            "start",
+            Value::String(self.host.timestamp(p.start_ns)),
+        );
         put(&mut m, "interactive", Value::Bool(p.tty.is_some()));
         if let Some((major, minor)) = p.tty {
             let mut dev = obj(2);
@@ -259,7 +271,12 @@ impl Builder<'_> {
         put(
             &mut ext,
             "ancestry",
-            Value::Array(ancestors.iter().map(|a| text(a.entity_id.as_str())).collect()),
+            Value::Array(
+                ancestors
+                    .iter()
+                    .map(|a| text(a.entity_id.as_str()))
+                    .collect(),
+            ),
         );
         if truncated {
             put(&mut ext, "args_truncated", Value::Bool(true));
@@ -618,7 +635,10 @@ mod tests {
                     plain.exec(9, &child, &args, 2, false).doc()
                 );
                 assert_eq!(b.fork(9, &child).doc(), plain.fork(9, &child).doc());
-                assert_eq!(b.exit(9, &child, 256).doc(), plain.exit(9, &child, 256).doc());
+                assert_eq!(
+                    b.exit(9, &child, 256).doc(),
+                    plain.exit(9, &child, 256).doc()
+                );
             }
             plain.exec(9, &child, &[], 0, false)
         };

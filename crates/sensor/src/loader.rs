@@ -2,7 +2,7 @@
 //! programs, turning each failure into an error that says what is missing.
 
 use crate::paths::PathRule;
-use crate::raw::{PathKey, CTR_MAX, CTR_RINGBUF_DROPS};
+use crate::raw::{NameKey, PathKey, CTR_MAX, CTR_RINGBUF_DROPS};
 use crate::Error;
 use aya::maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::{BtfTracePoint, TracePoint};
@@ -158,6 +158,18 @@ pub(crate) fn load(rules: &[PathRule]) -> Result<Loaded, Error> {
             paths
                 .insert(r.key(), r.class, 0)
                 .map_err(|e| Error::Internal(format!("filling sensitive_paths: {e}")))?;
+        }
+    }
+    {
+        let map = ebpf
+            .map_mut("path_names")
+            .ok_or_else(|| Error::Internal("map path_names missing".into()))?;
+        let mut names: BpfHashMap<_, NameKey, u32> =
+            BpfHashMap::try_from(map).map_err(|e| Error::Internal(format!("path_names: {e}")))?;
+        for (name, flags) in crate::paths::first_test_names(rules) {
+            names
+                .insert(name, flags, 0)
+                .map_err(|e| Error::Internal(format!("filling path_names: {e}")))?;
         }
     }
 

@@ -5,7 +5,9 @@
 //! and `{*,*,l}`. Names are at most 31 bytes. Credential rules report every open; persistence
 //! rules report opens for writing only (which includes creation).
 
-use crate::raw::{PathKey, CLASS_CREDENTIAL, CLASS_PERSISTENCE, KEY_NAME};
+use crate::raw::{
+    NameKey, PathKey, CLASS_CREDENTIAL, CLASS_PERSISTENCE, KEY_NAME, NAME_LEAF, NAME_WILD_PARENT,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathRule {
@@ -53,6 +55,27 @@ impl PathRule {
             leaf: name_bytes(&self.leaf),
         }
     }
+}
+
+/// The kernel's first test of an open (`path_names`): every name that is some rule's leaf
+/// ([`NAME_LEAF`]), or the parent of a rule whose leaf is `*` ([`NAME_WILD_PARENT`]). Each of
+/// the keys the kernel tries has a named leaf or a named parent under a `*` leaf, so an open
+/// whose leaf and parent are in neither set matches no rule.
+pub(crate) fn first_test_names(rules: &[PathRule]) -> Vec<(NameKey, u32)> {
+    let mut out: Vec<(NameKey, u32)> = Vec::new();
+    for r in rules {
+        let (name, flag) = if r.leaf == "*" {
+            (&r.parent, NAME_WILD_PARENT)
+        } else {
+            (&r.leaf, NAME_LEAF)
+        };
+        let key = NameKey(name_bytes(name));
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, f)) => *f |= flag,
+            None => out.push((key, flag)),
+        }
+    }
+    out
 }
 
 const C: u32 = CLASS_CREDENTIAL;
@@ -152,5 +175,38 @@ mod tests {
         assert!(PathRule::new("*", "", "x", C).is_err());
         assert!(PathRule::new("*", "x", &"y".repeat(40), C).is_err());
         assert!(PathRule::new("*", "x", "y", 7).is_err());
+    }
+
+    /// Mirrors the kernel's first test and then its five lookups: whatever a rule matches
+    /// passes the first test, and common library opens do not.
+    #[test]
+    fn first_test_keeps_every_rule_and_drops_library_opens() {
+        let rules = default_rules();
+        let names = first_test_names(&rules);
+        let flags = |n: &str| {
+            names
+                .iter()
+                .find(|(k, _)| *k == NameKey(name_bytes(n)))
+                .map_or(0, |(_, f)| *f)
+        };
+        let passes = |parent: &str, leaf: &str| {
+            flags(leaf) & NAME_LEAF != 0 || flags(parent) & NAME_WILD_PARENT != 0
+        };
+        for r in &rules {
+            let concrete = |n: &str| {
+                if n == "*" {
+                    "anything".to_string()
+                } else {
+                    n.to_string()
+                }
+            };
+            assert!(
+                passes(&concrete(&r.parent), &concrete(&r.leaf)),
+                "{r:?} would be dropped by the first test"
+            );
+        }
+        assert!(!passes("x86_64-linux-gnu", "libc.so.6"));
+        assert!(!passes("etc", "ld.so.cache"));
+        assert!(!passes("bin", "true"));
     }
 }

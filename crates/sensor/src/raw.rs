@@ -49,6 +49,18 @@ pub struct PathKey {
 // SAFETY: plain bytes, no padding, any bit pattern is valid.
 unsafe impl aya::Pod for PathKey {}
 
+/// Key of the kernel's `path_names` map (`struct sg_name`): one path component.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NameKey(pub [u8; KEY_NAME]);
+
+// SAFETY: plain bytes, no padding, any bit pattern is valid.
+unsafe impl aya::Pod for NameKey {}
+
+/// `path_names` values: some key has the name as its leaf / as the parent of a `*` leaf.
+pub const NAME_LEAF: u32 = 1;
+pub const NAME_WILD_PARENT: u32 = 2;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
     pub kind: u32,

@@ -75,7 +75,8 @@ mod tests {
     use spawnguard_engine::{Engine, EngineConfig, History};
     use spawnguard_sensor::Event;
 
-    const RULE: &str = "[metadata]\ncreation_date = \"2026/11/24\"\nupdated_date = \"2026/11/24\"\n\n\
+    const RULE: &str =
+        "[metadata]\ncreation_date = \"2026/11/24\"\nupdated_date = \"2026/11/24\"\n\n\
         [rule]\nauthor = [\"t\"]\ndescription = \"t\"\nfrom = \"now-9m\"\nindex = [\"logs-*\"]\n\
         language = \"eql\"\nlicense = \"Elastic License v2\"\nname = \"t\"\nrisk_score = 21\n\
         rule_id = \"00000000-0000-4000-8000-000000000002\"\nseverity = \"low\"\ntype = \"eql\"\n\
