@@ -233,20 +233,20 @@ impl Screen {
             if let Some(flat) = ev.as_flat() {
                 flat.texts(&mut scratch.texts);
             }
-            if !self
-                .prefilter
-                .scan_texts(&scratch.texts, &mut scratch.prefilter)
-            {
-                return Prepared::Skipped;
-            }
-            return Prepared::Event(self.screen_event(
-                ev,
-                Some(bytes),
-                Some((file.clone(), line)),
+            self.prefilter
+                .mark_texts(&scratch.texts, &mut scratch.prefilter);
+            let hits = self.hits(
+                &ev,
                 Some(&scratch.prefilter),
                 &mut scratch.memo,
                 &mut scratch.keyed,
-            ));
+            );
+            // A rule that matched needed its requirement; otherwise ask whether any other
+            // requirement (another category's rule, the stream context) holds.
+            if hits.is_empty() && !self.prefilter.any_holds(&mut scratch.prefilter) {
+                return Prepared::Skipped;
+            }
+            return Prepared::Event(self.prepared(ev, Some(bytes), Some((file.clone(), line)), hits));
         }
         // Not projectable (a search hit's `_source`, control bytes, a syntax error, or no
         // projection): one scan of the raw line, so that lines no rule wants are not parsed.
@@ -293,8 +293,21 @@ impl Screen {
         memo: &mut Memo,
         keyed: &mut Vec<bool>,
     ) -> PreparedEvent {
+        let hits = self.hits(&ev, scanned, memo, keyed);
+        self.prepared(ev, raw, source, hits)
+    }
+
+    /// Rules (indices, ascending) whose condition matched the event, or sequence/sample
+    /// rules with a stage it matched.
+    fn hits(
+        &self,
+        ev: &Event,
+        scanned: Option<&Scratch>,
+        memo: &mut Memo,
+        keyed: &mut Vec<bool>,
+    ) -> Vec<u32> {
         memo.reset(self.leaves.len());
-        self.keys.candidates(&ev, keyed);
+        self.keys.candidates(ev, keyed);
         let keyed = &*keyed;
         let mut hits = Vec::new();
         let cats: Vec<Cow<str>> = ev
@@ -333,6 +346,16 @@ impl Screen {
             }
         }
         hits.sort_unstable();
+        hits
+    }
+
+    fn prepared(
+        &self,
+        ev: Event,
+        raw: Option<&[u8]>,
+        source: Option<(Arc<str>, u64)>,
+        hits: Vec<u32>,
+    ) -> PreparedEvent {
         let observation = self.observer.observe(&ev);
         let timestamp_ns = ev.first(&self.timestamp_field).and_then(timestamp_ns);
         PreparedEvent {

@@ -62,10 +62,10 @@ pub(crate) struct Leaf {
 #[derive(Debug, Clone)]
 pub struct Flat {
     slots: Arc<Slots>,
-    /// Sorted by (slot, order, seq).
-    leaves: Box<[Leaf]>,
+    /// The leaves' values, sorted by (slot, order, seq): each a scalar or an object.
+    values: Box<[Value]>,
     /// The leaves' slots, in the same order: lookups search this (a few cache lines) rather
-    /// than the leaves themselves.
+    /// than the values themselves.
     keys: Box<[u32]>,
 }
 
@@ -80,34 +80,33 @@ impl Flat {
     pub(crate) fn new(slots: Arc<Slots>, scratch: &mut Vec<Leaf>) -> Flat {
         scratch.sort_unstable_by_key(|l| (l.slot, l.order, l.seq));
         let keys = scratch.iter().map(|l| l.slot).collect();
-        let leaves = scratch.drain(..).collect();
+        let values = scratch.drain(..).map(|l| l.value).collect();
         Flat {
             slots,
-            leaves,
+            values,
             keys,
         }
     }
 
+    /// Every value of `path`, in order: never null, never an array (flattened when stored).
     #[inline]
-    fn leaves_of(&self, path: &FieldPath) -> &[Leaf] {
+    pub fn values_of(&self, path: &FieldPath) -> &[Value] {
         let Some(slot) = self.slots.slot(path) else {
             return &[];
         };
         let lo = self.keys.partition_point(|&k| k < slot);
         let n = self.keys[lo..].partition_point(|&k| k == slot);
-        self.leaves.get(lo..lo + n).unwrap_or(&[])
+        self.values.get(lo..lo + n).unwrap_or(&[])
     }
 
     pub(crate) fn collect<'a>(&'a self, path: &FieldPath, out: &mut Values<'a>) {
-        for l in self.leaves_of(path) {
-            push_flat(&l.value, out);
+        for v in self.values_of(path) {
+            push_flat(v, out);
         }
     }
 
     pub(crate) fn first<'a>(&'a self, path: &FieldPath) -> Option<&'a Value> {
-        self.leaves_of(path)
-            .iter()
-            .find_map(|l| first_flat(&l.value))
+        self.values_of(path).iter().find_map(first_flat)
     }
 
     /// Appends the text of every string and boolean leaf to `out`, each followed by a NUL
@@ -115,8 +114,8 @@ impl Flat {
     /// numbers by their text, which is digits, `-` and `.` only, see
     /// `spawnguard_query::prefilter`; objects never pass a string test).
     pub fn texts(&self, out: &mut Vec<u8>) {
-        for l in self.leaves.iter() {
-            let t: &str = match &l.value {
+        for v in self.values.iter() {
+            let t: &str = match v {
                 Value::String(s) => s,
                 Value::Bool(true) => "true",
                 Value::Bool(false) => "false",
@@ -129,32 +128,32 @@ impl Flat {
 
     /// How many leaf values the event holds.
     pub fn len(&self) -> usize {
-        self.leaves.len()
+        self.values.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.leaves.is_empty()
+        self.values.is_empty()
     }
 
     /// The wanted fields that have values, as one object of dotted keys (a field with one
     /// value maps to it, one with several to an array of them): for display and tests.
     pub fn to_value(&self) -> Value {
         let mut map = serde_json::Map::new();
-        for l in self.leaves.iter() {
+        for (slot, value) in self.keys.iter().zip(self.values.iter()) {
             let name = self
                 .slots
                 .names
-                .get(l.slot as usize)
+                .get(*slot as usize)
                 .map(|n| n.to_string())
                 .unwrap_or_default();
             match map.get_mut(&name) {
                 None => {
-                    map.insert(name, l.value.clone());
+                    map.insert(name, value.clone());
                 }
-                Some(Value::Array(items)) => items.push(l.value.clone()),
+                Some(Value::Array(items)) => items.push(value.clone()),
                 Some(prev) => {
                     let first = prev.take();
-                    *prev = Value::Array(vec![first, l.value.clone()]);
+                    *prev = Value::Array(vec![first, value.clone()]);
                 }
             }
         }

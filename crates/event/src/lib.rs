@@ -106,6 +106,17 @@ impl Event {
         out
     }
 
+    /// The values under `path` as one slice, when the event is a projection (nothing to
+    /// collect: its values are stored flat, never null, never arrays); `None` for a whole
+    /// document, whose values [`Event::values`] collects.
+    #[inline]
+    pub fn values_slice(&self, path: &FieldPath) -> Option<&[Value]> {
+        match &self.repr {
+            Repr::Flat(f) => Some(f.values_of(path)),
+            Repr::Doc(_) => None,
+        }
+    }
+
     /// The first value under `path`, if any.
     pub fn first<'a>(&'a self, path: &FieldPath) -> Option<&'a Value> {
         match &self.repr {

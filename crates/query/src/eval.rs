@@ -27,19 +27,21 @@ impl Pred {
             Pred::NullAsFalse(p) => Some(p.eval(ev).unwrap_or(false)),
             Pred::Exists(f) => Some(ev.has(f)),
             Pred::Str { field, matcher } => {
+                let test = |v: &Value| match v {
+                    Value::String(s) => matcher.matches(s),
+                    other => Val::from_json(other)
+                        .to_text()
+                        .map(|t| matcher.matches(&t))
+                        .unwrap_or(false),
+                };
+                if let Some(vals) = ev.values_slice(field) {
+                    return (!vals.is_empty()).then(|| vals.iter().any(test));
+                }
                 let vals = ev.values(field);
                 if vals.is_empty() {
                     return None;
                 }
-                Some(vals.iter().any(|v| {
-                    match v {
-                        Value::String(s) => matcher.matches(s),
-                        other => Val::from_json(other)
-                            .to_text()
-                            .map(|t| matcher.matches(&t))
-                            .unwrap_or(false),
-                    }
-                }))
+                Some(vals.iter().any(|v| test(v)))
             }
             Pred::Cmp {
                 field,
@@ -47,24 +49,10 @@ impl Pred {
                 value,
                 ci,
             } => {
-                let vals = ev.values(field);
-                if vals.is_empty() {
-                    return None;
-                }
                 let lit = literal_val(value);
-                let mut any_known = false;
-                for v in &vals {
-                    if let Some(ord) = Val::from_json(v).compare(&lit, *ci) {
-                        any_known = true;
-                        if op_holds(*op, ord) {
-                            return Some(true);
-                        }
-                    }
-                }
-                if any_known {
-                    Some(false)
-                } else {
-                    None
+                match ev.values_slice(field) {
+                    Some(flat) => cmp_values(flat.iter(), *op, &lit, *ci),
+                    None => cmp_values(ev.values(field).into_iter(), *op, &lit, *ci),
                 }
             }
             Pred::Compare { lhs, op, rhs, ci } => {
@@ -90,6 +78,26 @@ impl Pred {
             }
         }
     }
+}
+
+/// A field's values against a literal: true if any value satisfies the comparison, false
+/// if some could be compared and none did, null if there is no value or none compares.
+fn cmp_values<'a>(
+    vals: impl Iterator<Item = &'a Value>,
+    op: CmpOp,
+    lit: &Val<'_>,
+    ci: bool,
+) -> Option<bool> {
+    let mut any_known = false;
+    for v in vals {
+        if let Some(ord) = Val::from_json(v).compare(lit, ci) {
+            any_known = true;
+            if op_holds(op, ord) {
+                return Some(true);
+            }
+        }
+    }
+    any_known.then_some(false)
 }
 
 /// Three-valued `and`, evaluating lazily: false as soon as a part is false, else null if

@@ -325,6 +325,8 @@ pub struct Scratch {
     /// Set by [`Prefilter::scan`]: the line has a `\u` escape (every requirement holds)
     /// or there are no literals.
     all: bool,
+    /// Set by the last mark: the gate proved that no requirement holds.
+    rejected: bool,
     last_hit: usize,
     /// Lines seen by the gate, and per gate literal how many sampled lines lacked it.
     gate_lines: u64,
@@ -625,17 +627,35 @@ impl Prefilter {
     }
 
     fn scan_bytes(&self, line: &[u8], escaped: bool, scratch: &mut Scratch) -> bool {
+        self.mark(line, escaped, scratch) && self.any_holds(scratch)
+    }
+
+    /// The first half of [`Prefilter::scan_texts`]: finds which literals occur, so that
+    /// [`Prefilter::holds`] can answer, without asking whether any requirement holds (a
+    /// caller that learns it otherwise, from the requirements it checks anyway, asks
+    /// [`Prefilter::any_holds`] only when it must).
+    pub fn mark_texts(&self, texts: &[u8], scratch: &mut Scratch) {
+        self.mark(texts, false, scratch);
+    }
+
+    /// Fills the seen-set; `false` when the gate already proved that nothing holds.
+    fn mark(&self, line: &[u8], escaped: bool, scratch: &mut Scratch) -> bool {
         scratch.all = escaped;
+        scratch.rejected = false;
         scratch.seen.clear();
         scratch.seen.resize(self.n_lits.div_ceil(64), 0);
         if escaped {
-            return !self.reqs.is_empty();
+            return true;
         }
         if let (Some(gate), Some(_)) = (&self.gate, &self.ac) {
+            // The gate exists only when every requirement needs some literal, so with the
+            // seen-set left empty nothing holds, as the gate says.
             if !gate.may_pass(line, scratch) {
+                scratch.rejected = true;
                 return false;
             }
         }
+        scratch.rejected = false;
         if let Some(ac) = &self.ac {
             for m in ac.find_overlapping_iter(line) {
                 let i = m.pattern().as_usize();
@@ -643,6 +663,17 @@ impl Prefilter {
                     *w |= 1u64 << (i % 64);
                 }
             }
+        }
+        true
+    }
+
+    /// Whether any requirement holds on what was last marked.
+    pub fn any_holds(&self, scratch: &mut Scratch) -> bool {
+        if scratch.all {
+            return !self.reqs.is_empty();
+        }
+        if scratch.rejected {
+            return false;
         }
         // A literal that alone satisfies some requirement settles it.
         if self
