@@ -106,37 +106,39 @@ impl Req {
         }
     }
 
-    /// A set of literals of which the requirement needs at least one, whatever else holds:
-    /// among its outright literals and its parts that are an `any` of literals, the one
-    /// whose commonest literal is shared by the fewest requirements (`uses`: literal → how
-    /// many requirements name it). A literal many rules test (`linux`, `start`, `exec`) is
-    /// one most events carry; one only a rule or two name is rare.
+    /// A set of literals of which the requirement needs at least one, whatever else holds,
+    /// chosen to be rarely present: of an `all`, the best set of any part; of an `any`, the
+    /// union of its parts' sets. A set's cost is how many requirements name its literals in
+    /// all (`uses`: literal → that count): a literal many rules test (`linux`, `start`,
+    /// `exec`) is one most events carry; one only a rule or two name is rare. `None`: no
+    /// such set (some way to hold needs no literal), or one too large to be worth testing.
     fn anchor_lits(&self, uses: &dyn Fn(&str) -> usize) -> Option<Vec<&str>> {
-        let parts: Vec<&Req> = match self {
-            Req::All(ps) => ps.iter().collect(),
-            other => vec![other],
-        };
-        parts
-            .into_iter()
-            .filter_map(|p| match p {
-                Req::Lit(s) => Some(vec![s.as_str()]),
-                other => other.any_of_lits(),
-            })
-            .min_by_key(|lits| {
-                let worst = lits.iter().map(|l| uses(l)).max().unwrap_or(0);
-                (worst, lits.len())
-            })
-    }
-
-    /// The literals of an `any` whose parts are all literals.
-    fn any_of_lits(&self) -> Option<Vec<&str>> {
-        let Req::Any(ps) = self else { return None };
-        ps.iter()
-            .map(|p| match p {
-                Req::Lit(s) => Some(s.as_str()),
-                _ => None,
-            })
-            .collect()
+        const MAX_ANCHOR: usize = 32;
+        fn go<'a>(r: &'a Req, uses: &dyn Fn(&str) -> usize) -> Option<(Vec<&'a str>, usize)> {
+            match r {
+                Req::Always => None,
+                Req::Never => Some((Vec::new(), 0)),
+                Req::Lit(s) => Some((vec![s.as_str()], uses(s))),
+                Req::All(ps) => ps
+                    .iter()
+                    .filter_map(|p| go(p, uses))
+                    .min_by_key(|(lits, cost)| (*cost, lits.len())),
+                Req::Any(ps) => {
+                    let mut all = Vec::new();
+                    let mut cost = 0;
+                    for p in ps {
+                        let (lits, c) = go(p, uses)?;
+                        all.extend(lits);
+                        cost += c;
+                        if all.len() > MAX_ANCHOR {
+                            return None;
+                        }
+                    }
+                    Some((all, cost))
+                }
+            }
+        }
+        go(self, uses).map(|(lits, _)| lits)
     }
 
     fn collect_lits<'a>(&'a self, out: &mut Vec<&'a str>) {
