@@ -18,18 +18,16 @@
 
 use crate::flat::{Flat, Leaf, Slots};
 use crate::Event;
-use foldhash::{HashMap, HashSet};
+use foldhash::HashMap;
 use serde_json::{Number, Value};
 use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::sync::Arc;
 
 thread_local! {
-    /// Per-thread buffers of [`Projection::project`]: the path being read and the leaves met,
-    /// kept between records so that projecting allocates only the event itself.
-    static SCRATCH: std::cell::RefCell<(String, Vec<Leaf>)> = const {
-        std::cell::RefCell::new((String::new(), Vec::new()))
-    };
+    /// Per-thread buffer of [`Projection::project`]: the leaves met, kept between records so
+    /// that projecting allocates only the event itself.
+    static SCRATCH: std::cell::RefCell<Vec<Leaf>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Deeper records go to the full parser (whose own limit is 128).
@@ -40,13 +38,44 @@ pub const MAX_DEPTH: usize = 100;
 const MAX_LEVELS: usize = 16;
 
 /// The fields to keep. See the module documentation.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Projection {
-    /// Wanted fields (their whole values are kept) and their slots.
-    exact: HashMap<Box<str>, u32>,
-    /// Every proper prefix of a wanted field that ends before one of its dots.
-    prefixes: HashSet<Box<str>>,
+    /// A trie over the wanted fields' segments (split at dots): node 0 is the top of the
+    /// document. A key is followed segment by segment from the node of the object it is in,
+    /// so nested, dotted and mixed spellings of a field reach the same node.
+    nodes: Vec<Node>,
+    fields: usize,
     slots: Arc<Slots>,
+}
+
+/// No slot: the node is only the way to wanted fields.
+const NO_SLOT: u32 = u32::MAX;
+
+/// Children beyond this many are found through a hash map.
+const LINEAR_CHILDREN: usize = 8;
+
+#[derive(Debug, Clone)]
+struct Node {
+    /// The slot of the wanted field ending here, or [`NO_SLOT`].
+    slot: u32,
+    children: Vec<(Box<str>, u32)>,
+    index: Option<HashMap<Box<str>, u32>>,
+}
+
+impl Node {
+    fn new() -> Node {
+        Node {
+            slot: NO_SLOT,
+            children: Vec::new(),
+            index: None,
+        }
+    }
+}
+
+impl Default for Projection {
+    fn default() -> Projection {
+        Projection::new(std::iter::empty::<&str>())
+    }
 }
 
 impl Projection {
@@ -55,30 +84,69 @@ impl Projection {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut p = Projection::default();
+        let mut nodes = vec![Node::new()];
         let mut names: Vec<Box<str>> = Vec::new();
         for f in fields {
             let f = f.as_ref();
-            if p.exact.contains_key(f) {
-                continue;
+            let mut n = 0usize;
+            for seg in f.split('.') {
+                let found = nodes[n]
+                    .children
+                    .iter()
+                    .find(|(k, _)| &**k == seg)
+                    .map(|(_, c)| *c as usize);
+                n = match found {
+                    Some(c) => c,
+                    None => {
+                        let c = nodes.len();
+                        nodes.push(Node::new());
+                        nodes[n].children.push((seg.into(), c as u32));
+                        c
+                    }
+                };
             }
-            for (d, _) in f.match_indices('.') {
-                p.prefixes.insert(f[..d].into());
+            if nodes[n].slot == NO_SLOT {
+                nodes[n].slot = names.len() as u32;
+                names.push(f.into());
             }
-            p.exact.insert(f.into(), names.len() as u32);
-            names.push(f.into());
         }
-        p.slots = Arc::new(Slots::new(&names));
-        p
+        for node in &mut nodes {
+            if node.children.len() > LINEAR_CHILDREN {
+                node.index = Some(node.children.iter().cloned().collect());
+            }
+        }
+        Projection {
+            nodes,
+            fields: names.len(),
+            slots: Arc::new(Slots::new(&names)),
+        }
+    }
+
+    /// The node reached from `node` through `key` (one or more segments).
+    #[inline]
+    fn follow(&self, mut node: u32, key: &str) -> Option<u32> {
+        for seg in key.split('.') {
+            let n = self.nodes.get(node as usize)?;
+            node = match &n.index {
+                Some(ix) => *ix.get(seg)?,
+                None => {
+                    n.children
+                        .iter()
+                        .find(|(k, _)| k.len() == seg.len() && &**k == seg)?
+                        .1
+                }
+            };
+        }
+        Some(node)
     }
 
     /// How many distinct fields are kept.
     pub fn len(&self) -> usize {
-        self.exact.len()
+        self.fields
     }
 
     pub fn is_empty(&self) -> bool {
-        self.exact.is_empty()
+        self.fields == 0
     }
 
     /// The projected event (flat: see [`crate::flat`]), or `None` when the record must be
@@ -93,24 +161,21 @@ impl Projection {
         }
         std::str::from_utf8(bytes).ok()?;
         SCRATCH.with(|cell| {
-            let (path, leaves) = &mut *cell.borrow_mut();
-            path.clear();
+            let leaves = &mut *cell.borrow_mut();
             leaves.clear();
             let mut sc = Scanner {
                 b: bytes,
                 i: 0,
-                path: std::mem::take(path),
                 depth: 0,
                 segs: SmallVec::new(),
                 leaves: std::mem::take(leaves),
             };
             sc.ws();
-            let done = sc.peek() == Some(b'{') && sc.object(self, true).is_some() && {
+            let done = sc.peek() == Some(b'{') && sc.object(self, 0, true).is_some() && {
                 sc.ws();
                 sc.i == bytes.len()
             };
             let ev = done.then(|| Event::flat(Flat::new(self.slots.clone(), &mut sc.leaves)));
-            *path = sc.path;
             *leaves = sc.leaves;
             ev
         })
@@ -127,7 +192,6 @@ pub fn is_plain_object(bytes: &[u8]) -> bool {
     let mut sc = Scanner {
         b: bytes,
         i: 0,
-        path: String::new(),
         depth: 0,
         segs: SmallVec::new(),
         leaves: Vec::new(),
@@ -143,8 +207,6 @@ pub fn is_plain_object(bytes: &[u8]) -> bool {
 struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
-    /// The dotted path of the object being read ("" at the top).
-    path: String,
     depth: usize,
     /// How many segments each key on the way to `path` spelled.
     segs: SmallVec<[u8; MAX_LEVELS]>,
@@ -406,8 +468,8 @@ impl<'a> Scanner<'a> {
         Some(())
     }
 
-    /// At `{`: the object below `self.path`, its wanted leaves collected.
-    fn object(&mut self, p: &Projection, top: bool) -> Option<()> {
+    /// At `{`: an object at trie node `node`, its wanted leaves collected.
+    fn object(&mut self, p: &Projection, node: u32, top: bool) -> Option<()> {
         self.enter()?;
         self.i += 1;
         self.ws();
@@ -432,42 +494,40 @@ impl<'a> Scanner<'a> {
                 return None;
             }
             self.eat(b':')?;
-            let base = self.path.len();
-            if base > 0 {
-                self.path.push('.');
-            }
-            self.path.push_str(&key);
-            let slot = p.exact.get(self.path.as_str()).copied();
-            let prefix = p.prefixes.contains(self.path.as_str());
-            if slot.is_some() || prefix {
-                if kept.contains(&key) {
-                    return None;
-                }
-                let segs = u8::try_from(key.matches('.').count() + 1).ok()?;
-                self.segs.push(segs);
-                let start = self.i;
-                if let Some(slot) = slot {
-                    let order = self.order()?;
-                    self.leaf(slot, order)?;
+            let target = p
+                .follow(node, &key)
+                .and_then(|t| p.nodes.get(t as usize).map(|n| (t, n)));
+            match target {
+                Some((t, n)) => {
+                    if kept.contains(&key) {
+                        return None;
+                    }
+                    let slot = (n.slot != NO_SLOT).then_some(n.slot);
+                    let prefix = !n.children.is_empty();
+                    let segs = u8::try_from(key.matches('.').count() + 1).ok()?;
+                    self.segs.push(segs);
+                    let start = self.i;
+                    if let Some(slot) = slot {
+                        let order = self.order()?;
+                        self.leaf(slot, order)?;
+                        if prefix {
+                            // Both a wanted field and the way to others: read it again.
+                            self.i = start;
+                        }
+                    }
                     if prefix {
-                        // Both a wanted field and the way to others: read it again for those.
-                        self.i = start;
+                        self.ws();
+                        match self.peek()? {
+                            b'{' => self.object(p, t, false)?,
+                            b'[' => self.array(p, t)?,
+                            _ => self.skip()?,
+                        }
                     }
+                    self.segs.pop();
+                    kept.push(key);
                 }
-                if prefix {
-                    self.ws();
-                    match self.peek()? {
-                        b'{' => self.object(p, false)?,
-                        b'[' => self.array(p)?,
-                        _ => self.skip()?,
-                    }
-                }
-                self.segs.pop();
-                kept.push(key);
-            } else {
-                self.skip()?;
+                None => self.skip()?,
             }
-            self.path.truncate(base);
             if self.closes(b'}')? {
                 self.depth -= 1;
                 return Some(());
@@ -477,7 +537,7 @@ impl<'a> Scanner<'a> {
 
     /// At `[` in a prefix position: objects and arrays projected, scalars skipped (a path
     /// never continues into a scalar).
-    fn array(&mut self, p: &Projection) -> Option<()> {
+    fn array(&mut self, p: &Projection, node: u32) -> Option<()> {
         self.enter()?;
         self.i += 1;
         self.ws();
@@ -489,8 +549,8 @@ impl<'a> Scanner<'a> {
         loop {
             self.ws();
             match self.peek()? {
-                b'{' => self.object(p, false)?,
-                b'[' => self.array(p)?,
+                b'{' => self.object(p, node, false)?,
+                b'[' => self.array(p, node)?,
                 _ => self.skip()?,
             }
             if self.closes(b']')? {
