@@ -126,10 +126,15 @@ impl KeyIndex {
         (self.keyed.iter().filter(|k| **k).count(), self.fields.len())
     }
 
-    /// Marks in `out` (one flag per rule) every rule that may match `ev`.
-    pub fn candidates(&self, ev: &Event, out: &mut Vec<bool>) {
+    /// Sets in `out` (a bit set over rules) every rule that may match `ev`.
+    pub fn candidates(&self, ev: &Event, out: &mut Vec<u64>) {
         out.clear();
-        out.extend(self.keyed.iter().map(|k| !k));
+        out.resize(self.keyed.len().div_ceil(64), 0);
+        for (i, k) in self.keyed.iter().enumerate() {
+            if !k {
+                out[i / 64] |= 1u64 << (i % 64);
+            }
+        }
         for (path, map) in self.fields.iter().zip(&self.by_value) {
             for v in ev.values(path) {
                 let owned;
@@ -145,8 +150,8 @@ impl KeyIndex {
                 };
                 if let Some(rules) = map.get(&*text) {
                     for &r in rules {
-                        if let Some(slot) = out.get_mut(r as usize) {
-                            *slot = true;
+                        if let Some(w) = out.get_mut(r as usize / 64) {
+                            *w |= 1u64 << (r % 64);
                         }
                     }
                 }
@@ -202,7 +207,10 @@ mod tests {
         ];
         for (doc, want) in cases {
             let ev = Event::new(doc.clone());
-            ix.candidates(&ev, &mut out);
+            let mut bits = Vec::new();
+            ix.candidates(&ev, &mut bits);
+            out.clear();
+            out.extend((0..preds.len()).map(|i| bits[i / 64] & (1u64 << (i % 64)) != 0));
             assert_eq!(out, want, "{doc}");
             // Never a false negative: a rule that matches is a candidate.
             for (i, p) in preds.iter().enumerate() {

@@ -56,8 +56,9 @@ pub struct Screen {
     prefilter: Prefilter,
     /// Per rule: `None` = every category, else lowercase categories.
     categories: Vec<Option<Vec<String>>>,
-    by_category: HashMap<String, Vec<u32>>,
-    any_category: Vec<u32>,
+    /// Rules per category, and rules wanting every category, as bit sets over rules.
+    by_category_bits: HashMap<String, Vec<u64>>,
+    any_category_bits: Vec<u64>,
     /// Per rule, conditions as trees over shared, memoised leaves: the event condition, or
     /// every stage (and `until`) of a sequence or sample — an event that matches none of
     /// them is not handed to the rule's matcher.
@@ -80,7 +81,14 @@ pub struct ScreenScratch {
     /// The projected event's text, for the literal scan.
     texts: Vec<u8>,
     memo: Memo,
-    keyed: Vec<bool>,
+    bits: Bits,
+}
+
+/// Bit sets over rules, reused between events.
+#[derive(Debug, Default)]
+struct Bits {
+    cand: Vec<u64>,
+    other: Vec<u64>,
 }
 
 /// The `event.category` values a condition requires, when it says.
@@ -140,6 +148,17 @@ fn needed_fields(rules: &[LoadedRule], observer: &Observer) -> Vec<String> {
     out
 }
 
+/// A bit set over `n` rules with the rules `rs` set.
+fn rule_bits(rs: &[u32], n: usize) -> Vec<u64> {
+    let mut out = vec![0u64; n.div_ceil(64)];
+    for &r in rs {
+        if let Some(w) = out.get_mut(r as usize / 64) {
+            *w |= 1u64 << (r % 64);
+        }
+    }
+    out
+}
+
 impl Screen {
     pub fn new(rules: &[LoadedRule]) -> Screen {
         let mut reqs: Vec<Req> = rules.iter().map(|r| r.query.requirement()).collect();
@@ -180,8 +199,11 @@ impl Screen {
         Screen {
             prefilter: Prefilter::new(&reqs),
             categories,
-            by_category,
-            any_category,
+            by_category_bits: by_category
+                .into_iter()
+                .map(|(c, rs)| (c, rule_bits(&rs, rules.len())))
+                .collect(),
+            any_category_bits: rule_bits(&any_category, rules.len()),
             preds,
             leaves,
             keys,
@@ -208,7 +230,10 @@ impl Screen {
     pub fn index_summary(&self) -> (usize, usize) {
         (
             self.categories.iter().filter(|c| c.is_some()).count(),
-            self.any_category.len(),
+            self.any_category_bits
+                .iter()
+                .map(|w| w.count_ones() as usize)
+                .sum(),
         )
     }
 
@@ -239,7 +264,7 @@ impl Screen {
                 &ev,
                 Some(&scratch.prefilter),
                 &mut scratch.memo,
-                &mut scratch.keyed,
+                &mut scratch.bits,
             );
             // A rule that matched needed its requirement; otherwise ask whether any other
             // requirement (another category's rule, the stream context) holds.
@@ -267,7 +292,7 @@ impl Screen {
                 Some((file.clone(), line)),
                 Some(&scratch.prefilter),
                 &mut scratch.memo,
-                &mut scratch.keyed,
+                &mut scratch.bits,
             )),
         }
     }
@@ -280,7 +305,7 @@ impl Screen {
             source,
             None,
             &mut Memo::default(),
-            &mut Vec::new(),
+            &mut Bits::default(),
         )
     }
 
@@ -291,9 +316,9 @@ impl Screen {
         source: Option<(Arc<str>, u64)>,
         scanned: Option<&Scratch>,
         memo: &mut Memo,
-        keyed: &mut Vec<bool>,
+        bits: &mut Bits,
     ) -> PreparedEvent {
-        let hits = self.hits(&ev, scanned, memo, keyed);
+        let hits = self.hits(&ev, scanned, memo, bits);
         self.prepared(ev, raw, source, hits)
     }
 
@@ -304,48 +329,55 @@ impl Screen {
         ev: &Event,
         scanned: Option<&Scratch>,
         memo: &mut Memo,
-        keyed: &mut Vec<bool>,
+        bits: &mut Bits,
     ) -> Vec<u32> {
         memo.reset(self.leaves.len());
-        self.keys.candidates(ev, keyed);
-        let keyed = &*keyed;
+        // Candidates: rules of the event's categories (or of every category), whose required
+        // value is present (see `KeyIndex`), and whose anchor literal occurs (see
+        // `Prefilter::anchor_candidates`); each is then checked against its whole literal
+        // formula and evaluated.
+        let words = self.preds.len().div_ceil(64);
+        bits.cand.clear();
+        bits.cand.extend_from_slice(&self.any_category_bits);
+        bits.cand.resize(words, 0);
+        for v in ev.values(&self.category_field) {
+            let Some(s) = v.as_str() else { continue };
+            let c: Cow<str> = if s.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(s.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(s)
+            };
+            if let Some(rs) = self.by_category_bits.get(&*c) {
+                for (x, y) in bits.cand.iter_mut().zip(rs) {
+                    *x |= y;
+                }
+            }
+        }
+        self.keys.candidates(ev, &mut bits.other);
+        for (x, y) in bits.cand.iter_mut().zip(&bits.other) {
+            *x &= y;
+        }
+        if let Some(sc) = scanned {
+            self.prefilter.anchor_candidates(sc, &mut bits.other);
+            for (x, y) in bits.cand.iter_mut().zip(&bits.other) {
+                *x &= y;
+            }
+        }
         let mut hits = Vec::new();
-        let cats: Vec<Cow<str>> = ev
-            .values(&self.category_field)
-            .iter()
-            .filter_map(|v| v.as_str())
-            .map(|s| {
-                if s.bytes().any(|b| b.is_ascii_uppercase()) {
-                    Cow::Owned(s.to_ascii_lowercase())
-                } else {
-                    Cow::Borrowed(s)
+        for (w, &word) in bits.cand.iter().enumerate() {
+            let mut word = word;
+            while word != 0 {
+                let i = w * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                if scanned.is_some_and(|sc| !self.prefilter.holds(i, sc)) {
+                    continue;
                 }
-            })
-            .collect();
-        let mut consider = |i: u32, hits: &mut Vec<u32>| {
-            if !keyed.get(i as usize).copied().unwrap_or(true)
-                || scanned.is_some_and(|sc| !self.prefilter.holds(i as usize, sc))
-            {
-                return;
-            }
-            let ok = self.preds[i as usize]
-                .iter()
-                .any(|p| p.matches(&ev, &self.leaves, memo));
-            if ok && !hits.contains(&i) {
-                hits.push(i);
-            }
-        };
-        for &i in &self.any_category {
-            consider(i, &mut hits);
-        }
-        for c in &cats {
-            if let Some(rs) = self.by_category.get(&**c) {
-                for &i in rs {
-                    consider(i, &mut hits);
+                let Some(conds) = self.preds.get(i) else { continue };
+                if conds.iter().any(|p| p.matches(ev, &self.leaves, memo)) {
+                    hits.push(i as u32);
                 }
             }
         }
-        hits.sort_unstable();
         hits
     }
 

@@ -314,6 +314,10 @@ pub struct Prefilter {
     /// masks over the seen-set: a few bit tests settle most requirements that fail, before
     /// their formula is walked. Empty: no anchor.
     anchors: Vec<Vec<(usize, u64)>>,
+    /// Per literal, the requirements anchored on it; and the requirements with no anchor,
+    /// as a bit set over requirement indices.
+    anchored_on: Vec<Vec<u32>>,
+    unanchored: Vec<u64>,
     /// Per literal: whether its presence alone satisfies some requirement.
     /// Literals that alone satisfy some requirement, as a seen-set.
     sufficient: Vec<u64>,
@@ -547,13 +551,68 @@ impl Prefilter {
                     idx.map(|idx| masks(&idx)).unwrap_or_default()
                 })
                 .collect(),
+            anchored_on: Vec::new(),
+            unanchored: Vec::new(),
             reqs: compiled.into_iter().map(Compiled::packed).collect(),
             unicode_escape: memmem::Finder::new(b"\\u").into_owned(),
         }
+        .index_anchors()
     }
 
     pub fn len(&self) -> usize {
         self.reqs.len()
+    }
+
+    /// Fills `anchored_on` and `unanchored` from `anchors`.
+    fn index_anchors(mut self) -> Prefilter {
+        self.anchored_on = vec![Vec::new(); self.n_lits];
+        self.unanchored = vec![0u64; self.reqs.len().div_ceil(64)];
+        for (r, ms) in self.anchors.iter().enumerate() {
+            if ms.is_empty() {
+                self.unanchored[r / 64] |= 1u64 << (r % 64);
+                continue;
+            }
+            for &(w, m) in ms {
+                for b in 0..64 {
+                    if m & (1u64 << b) != 0 {
+                        if let Some(list) = self.anchored_on.get_mut(w * 64 + b) {
+                            list.push(r as u32);
+                        }
+                    }
+                }
+            }
+        }
+        self
+    }
+
+    /// Sets in `out` (a bit set over requirement indices) every requirement that may hold on
+    /// what was last marked: those with no anchor, and those anchored on a literal that
+    /// occurs. A requirement left out does not hold ([`Prefilter::holds`] would say so too,
+    /// at the cost of a test per requirement).
+    pub fn anchor_candidates(&self, scratch: &Scratch, out: &mut Vec<u64>) {
+        let words = self.reqs.len().div_ceil(64);
+        out.clear();
+        if scratch.all {
+            out.resize(words, u64::MAX);
+            return;
+        }
+        out.extend_from_slice(&self.unanchored);
+        out.resize(words, 0);
+        if scratch.rejected {
+            return;
+        }
+        for (w, &bits) in scratch.seen.iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                let lit = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                for &r in self.anchored_on.get(lit).map(Vec::as_slice).unwrap_or(&[]) {
+                    if let Some(x) = out.get_mut(r as usize / 64) {
+                        *x |= 1u64 << (r % 64);
+                    }
+                }
+            }
+        }
     }
 
     pub fn is_empty(&self) -> bool {
