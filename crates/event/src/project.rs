@@ -125,19 +125,26 @@ impl Projection {
     /// The node reached from `node` through `key` (one or more segments).
     #[inline]
     fn follow(&self, mut node: u32, key: &str) -> Option<u32> {
+        if memchr::memchr(b'.', key.as_bytes()).is_none() {
+            return self.child(node, key);
+        }
         for seg in key.split('.') {
-            let n = self.nodes.get(node as usize)?;
-            node = match &n.index {
-                Some(ix) => *ix.get(seg)?,
-                None => {
-                    n.children
-                        .iter()
-                        .find(|(k, _)| k.len() == seg.len() && &**k == seg)?
-                        .1
-                }
-            };
+            node = self.child(node, seg)?;
         }
         Some(node)
+    }
+
+    #[inline]
+    fn child(&self, node: u32, seg: &str) -> Option<u32> {
+        let n = self.nodes.get(node as usize)?;
+        match &n.index {
+            Some(ix) => ix.get(seg).copied(),
+            None => n
+                .children
+                .iter()
+                .find(|(k, _)| k.len() == seg.len() && &**k == seg)
+                .map(|(_, c)| *c),
+        }
     }
 
     /// How many distinct fields are kept.
@@ -159,7 +166,7 @@ impl Projection {
         if bytes.iter().any(|&b| b < 0x20) {
             return None;
         }
-        std::str::from_utf8(bytes).ok()?;
+        simdutf8::basic::from_utf8(bytes).ok()?;
         SCRATCH.with(|cell| {
             let leaves = &mut *cell.borrow_mut();
             leaves.clear();
@@ -186,7 +193,7 @@ impl Projection {
 /// also for the cases the projection hands over (control bytes, deep nesting): the caller
 /// then asks the full parser, which has the last word and the precise error.
 pub fn is_plain_object(bytes: &[u8]) -> bool {
-    if bytes.iter().any(|&b| b < 0x20) || std::str::from_utf8(bytes).is_err() {
+    if bytes.iter().any(|&b| b < 0x20) || simdutf8::basic::from_utf8(bytes).is_err() {
         return false;
     }
     let mut sc = Scanner {
@@ -290,7 +297,7 @@ impl<'a> Scanner<'a> {
         let (raw, escaped) = self.string_raw()?;
         if !escaped {
             // The whole record was checked to be UTF-8.
-            return std::str::from_utf8(raw).ok().map(str::to_owned);
+            return Some(checked_text(raw).to_owned());
         }
         serde_json::from_slice(&self.b[start..self.i]).ok()
     }
@@ -488,7 +495,7 @@ impl<'a> Scanner<'a> {
             let key: Cow<'a, str> = if escaped {
                 Cow::Owned(serde_json::from_slice(&self.b[ks..self.i]).ok()?)
             } else {
-                Cow::Borrowed(std::str::from_utf8(raw).ok()?)
+                Cow::Borrowed(checked_text(raw))
             };
             if top && key == "_source" {
                 return None;
@@ -504,7 +511,8 @@ impl<'a> Scanner<'a> {
                     }
                     let slot = (n.slot != NO_SLOT).then_some(n.slot);
                     let prefix = !n.children.is_empty();
-                    let segs = u8::try_from(key.matches('.').count() + 1).ok()?;
+                    let dots = memchr::memchr_iter(b'.', key.as_bytes()).count();
+                    let segs = u8::try_from(dots + 1).ok()?;
                     self.segs.push(segs);
                     let start = self.i;
                     if let Some(slot) = slot {
@@ -559,6 +567,15 @@ impl<'a> Scanner<'a> {
             }
         }
     }
+}
+
+/// The text of a string's raw content (between its quotes, no escapes).
+#[inline]
+fn checked_text(raw: &[u8]) -> &str {
+    // SAFETY: every scanner input was checked to be UTF-8 as a whole before scanning
+    // (`Projection::project`, `is_plain_object`), and `raw` lies between two `"` bytes,
+    // which are ASCII and so on character boundaries: `raw` is UTF-8 too.
+    unsafe { std::str::from_utf8_unchecked(raw) }
 }
 
 /// A number as the full parser reads it: plain integers directly, anything else through it.
