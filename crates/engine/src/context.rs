@@ -140,6 +140,28 @@ impl Default for Observer {
 
 impl Observer {
     /// Every field [`Observer::observe`] reads.
+    /// The fields in which the stream context's literal ([`crate::screen::CONTEXT_LITERAL`])
+    /// matters: names, paths, command lines and arguments.
+    pub fn text_fields(&self) -> Vec<FieldPath> {
+        let p = &self.paths;
+        [
+            &p.name,
+            &p.executable,
+            &p.command_line,
+            &p.args,
+            &p.user,
+            &p.p_name,
+            &p.p_executable,
+            &p.p_command_line,
+            &p.p_args,
+            &p.host_name,
+            &p.file_path,
+        ]
+        .into_iter()
+        .cloned()
+        .collect()
+    }
+
     pub fn fields(&self) -> Vec<FieldPath> {
         let p = &self.paths;
         [

@@ -195,7 +195,17 @@ impl Screen {
             }
         }
         let observer = Observer::default();
-        let projection = Some(Projection::new(needed_fields(rules, &observer)));
+        // The literal scan reads only the fields literals come from, and the stream
+        // context's names, paths and command lines (for its own literal).
+        let mut text_fields = observer.text_fields();
+        for r in rules {
+            for c in r.query.conditions() {
+                Req::literal_fields(c, &mut text_fields);
+            }
+        }
+        let projection = Some(
+            Projection::new(needed_fields(rules, &observer)).with_text_fields(&text_fields),
+        );
         Screen {
             prefilter: Prefilter::new(&reqs),
             categories,

@@ -17,6 +17,8 @@ use std::sync::Arc;
 pub struct Slots {
     by_id: Vec<u32>,
     names: Vec<Box<str>>,
+    /// Per slot: whether [`Flat::texts`] includes it.
+    text: Vec<bool>,
 }
 
 const NONE: u32 = u32::MAX;
@@ -34,6 +36,19 @@ impl Slots {
         Slots {
             by_id,
             names: fields.to_vec(),
+            text: vec![true; fields.len()],
+        }
+    }
+
+    /// Limits [`Flat::texts`] to these fields.
+    pub(crate) fn set_text_fields(&mut self, fields: &[FieldPath]) {
+        self.text.iter_mut().for_each(|t| *t = false);
+        for f in fields {
+            if let Some(s) = self.slot(f) {
+                if let Some(t) = self.text.get_mut(s as usize) {
+                    *t = true;
+                }
+            }
         }
     }
 
@@ -112,9 +127,13 @@ impl Flat {
     /// Appends the text of every string and boolean leaf to `out`, each followed by a NUL
     /// byte: what a literal prefilter needs to see of the event (string tests compare
     /// numbers by their text, which is digits, `-` and `.` only, see
-    /// `spawnguard_query::prefilter`; objects never pass a string test).
+    /// `spawnguard_query::prefilter`; objects never pass a string test). Only the fields
+    /// given to [`crate::Projection::with_text_fields`], if it was called.
     pub fn texts(&self, out: &mut Vec<u8>) {
-        for v in self.values.iter() {
+        for (slot, v) in self.keys.iter().zip(self.values.iter()) {
+            if !self.slots.text.get(*slot as usize).copied().unwrap_or(true) {
+                continue;
+            }
             let t: &str = match v {
                 Value::String(s) => s,
                 Value::Bool(true) => "true",

@@ -45,6 +45,7 @@ pub struct Projection {
     /// so nested, dotted and mixed spellings of a field reach the same node.
     nodes: Vec<Node>,
     fields: usize,
+    names: Vec<Box<str>>,
     slots: Arc<Slots>,
 }
 
@@ -119,7 +120,17 @@ impl Projection {
             nodes,
             fields: names.len(),
             slots: Arc::new(Slots::new(&names)),
+            names,
         }
+    }
+
+    /// Limits the text of projected events ([`crate::Flat::texts`]) to these fields (those
+    /// that are projected at all).
+    pub fn with_text_fields(mut self, fields: &[crate::FieldPath]) -> Projection {
+        let mut slots = Slots::new(&self.names);
+        slots.set_text_fields(fields);
+        self.slots = Arc::new(slots);
+        self
     }
 
     /// The node reached from `node` through `key` (one or more segments).

@@ -97,6 +97,31 @@ impl Req {
         }
     }
 
+    /// The fields whose text the literals of `Req::of(pred)` come from: the fields of its
+    /// string tests and string equalities, where `Req::of` takes literals from them. A
+    /// literal of the requirement can only be needed in one of these fields' values, so a
+    /// scan of their text alone finds every literal that matters (see
+    /// [`Prefilter::scan_texts`]).
+    pub fn literal_fields(pred: &Pred, out: &mut Vec<spawnguard_event::FieldPath>) {
+        match pred {
+            Pred::And(ps) | Pred::Or(ps) => ps.iter().for_each(|p| Req::literal_fields(p, out)),
+            Pred::NullAsFalse(p) => Req::literal_fields(p, out),
+            Pred::Str { field, .. }
+            | Pred::Cmp {
+                field,
+                op: CmpOp::Eq,
+                value: Literal::Str(_),
+                ..
+            } => out.push(field.clone()),
+            Pred::Const(_)
+            | Pred::Not(_)
+            | Pred::Exists(_)
+            | Pred::Compare { .. }
+            | Pred::Truthy(_)
+            | Pred::Cmp { .. } => {}
+        }
+    }
+
     /// The literals this requirement needs outright (whatever else holds).
     fn required_lits(&self) -> Vec<&str> {
         match self {
