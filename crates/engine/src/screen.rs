@@ -341,7 +341,7 @@ impl Screen {
         memo: &mut Memo,
         bits: &mut Bits,
     ) -> Vec<u32> {
-        memo.reset(self.leaves.len());
+        memo.reset(&self.leaves);
         // Candidates: rules of the event's categories (or of every category), whose required
         // value is present (see `KeyIndex`), and whose anchor literal occurs (see
         // `Prefilter::anchor_candidates`); each is then checked against its whole literal

@@ -7,9 +7,11 @@
 //! [`spawnguard_query::eval`]: `and` is false if any part is false, else null if any part
 //! is null, else true; `or` dually; `not null` is null; `NullAsFalse` turns null into false.
 
-use spawnguard_event::Event;
+use spawnguard_event::{Event, FieldPath, Value};
 use spawnguard_query::eval::{and3, or3};
 use spawnguard_query::ir::Pred;
+use spawnguard_query::value::{fold, Val};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
@@ -26,6 +28,23 @@ pub enum Node {
 pub struct Leaves {
     preds: Vec<Pred>,
     index: HashMap<String, u32>,
+    /// Per leaf: its exact-match group, if it is a string test with exact patterns only.
+    group_of: Vec<Option<u32>>,
+    groups: Vec<Group>,
+    group_index: HashMap<(String, bool), u32>,
+}
+
+/// The exact-match string tests of one field (and case sensitivity): many rules test
+/// `process.name` against a few exact names each. On an event, the first such leaf to be
+/// needed settles all of them with one lookup per value of the field (as tau-engine and
+/// Sigma engines share field lookups), instead of one test per leaf.
+#[derive(Debug)]
+struct Group {
+    field: FieldPath,
+    ci: bool,
+    /// Folded (when `ci`) value → the leaves it makes true.
+    by_value: foldhash::HashMap<Box<str>, Vec<u32>>,
+    members: Vec<u32>,
 }
 
 /// A structural key for a leaf: equal keys are the same test.
@@ -64,6 +83,8 @@ impl Leaves {
                 let id = *self.index.entry(key).or_insert(next);
                 if id == next {
                     self.preds.push(leaf.clone());
+                    let group = self.group(leaf, id);
+                    self.group_of.push(group);
                 }
                 Node::Leaf(id)
             }
@@ -71,16 +92,106 @@ impl Leaves {
     }
 }
 
+impl Leaves {
+    /// Puts leaf `id` in its exact-match group, if it has one.
+    fn group(&mut self, leaf: &Pred, id: u32) -> Option<u32> {
+        let Pred::Str { field, matcher } = leaf else {
+            return None;
+        };
+        let exact = matcher.exact_only()?;
+        let key = (field.as_str().to_string(), matcher.ignore_case());
+        let gi = match self.group_index.get(&key) {
+            Some(&g) => g,
+            None => {
+                let g = self.groups.len() as u32;
+                self.groups.push(Group {
+                    field: field.clone(),
+                    ci: matcher.ignore_case(),
+                    by_value: Default::default(),
+                    members: Vec::new(),
+                });
+                self.group_index.insert(key, g);
+                g
+            }
+        };
+        let group = self.groups.get_mut(gi as usize)?;
+        group.members.push(id);
+        for v in exact {
+            group.by_value.entry(v.clone()).or_default().push(id);
+        }
+        Some(gi)
+    }
+
+    /// Evaluates group `gi` on `ev` once per event: its matching leaves are set true in the
+    /// memo; the group's state says what its other leaves are (see [`Leaves::group_result`]).
+    fn eval_group(&self, gi: u32, ev: &Event, memo: &mut Memo) {
+        let Some(g) = self.groups.get(gi as usize) else {
+            return;
+        };
+        let collected;
+        let vals: &[Value] = match ev.values_slice(&g.field) {
+            Some(v) => v,
+            None => {
+                collected = ev.values(&g.field).into_iter().cloned().collect::<Vec<_>>();
+                &collected
+            }
+        };
+        let state = if vals.is_empty() { GROUP_NULL } else { GROUP_DONE };
+        if let Some(s) = memo.g.get_mut(gi as usize) {
+            *s = state;
+        }
+        for v in vals {
+            let text: Cow<str> = match v {
+                Value::String(s) => Cow::Borrowed(s.as_str()),
+                other => match Val::from_json(other).to_text() {
+                    Some(t) => Cow::Owned(t.into_owned()),
+                    None => continue,
+                },
+            };
+            let key = if g.ci { fold(&text) } else { text };
+            if let Some(ls) = g.by_value.get(&*key) {
+                for &l in ls {
+                    if let Some(slot) = memo.v.get_mut(l as usize) {
+                        *slot = 2;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Leaf `i` of group `gi`, exactly as [`Pred::eval`] would say: null when the field has
+    /// no value, true when some value (its text, folded if the tests ignore case) is one of
+    /// the leaf's strings, else false.
+    fn group_result(&self, i: usize, gi: u32, ev: &Event, memo: &mut Memo) -> Option<bool> {
+        if memo.g.get(gi as usize).copied().unwrap_or(0) == 0 {
+            self.eval_group(gi, ev, memo);
+        }
+        match memo.g.get(gi as usize).copied().unwrap_or(0) {
+            GROUP_NULL => None,
+            _ => Some(memo.v.get(i).copied() == Some(2)),
+        }
+    }
+}
+
+/// Group states in [`Memo`]: evaluated, the field has no value / has values.
+const GROUP_NULL: u8 = 1;
+const GROUP_DONE: u8 = 2;
+
 /// Memo of leaf results for one event: 0 unknown, 1 false, 2 true, 3 null.
 #[derive(Debug, Default, Clone)]
 pub struct Memo {
     v: Vec<u8>,
+    /// Per exact-match group: 0 not evaluated yet, else `GROUP_NULL` or `GROUP_DONE`.
+    g: Vec<u8>,
 }
 
 impl Memo {
-    pub fn reset(&mut self, n: usize) {
+    /// Forgets everything, for a new event over `leaves`.
+    pub fn reset(&mut self, leaves: &Leaves) {
         self.v.clear();
-        self.v.resize(n, 0);
+        self.v.resize(leaves.len(), 0);
+        self.g.clear();
+        self.g.resize(leaves.groups.len(), 0);
     }
 }
 
@@ -99,6 +210,9 @@ impl Node {
                     2 => Some(true),
                     3 => None,
                     _ => {
+                        if let Some(Some(g)) = leaves.group_of.get(i) {
+                            return leaves.group_result(i, *g, ev, memo);
+                        }
                         let r = leaves.preds.get(i).and_then(|p| p.eval(ev));
                         if let Some(slot) = memo.v.get_mut(i) {
                             *slot = match r {
@@ -171,7 +285,7 @@ mod tests {
         for e in events {
             let ev = Event::new(e);
             let mut memo = Memo::default();
-            memo.reset(leaves.len());
+            memo.reset(&leaves);
             for (c, t) in conds.iter().zip(&trees) {
                 assert_eq!(
                     t.eval(&ev, &leaves, &mut memo),
@@ -179,6 +293,69 @@ mod tests {
                     "{c:?} on {:?}",
                     ev.doc()
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn exact_match_groups_agree_with_direct_evaluation() {
+        let m = |field: &str, pats: &[&str], ci: bool| Pred::Str {
+            field: FieldPath::new(field),
+            matcher: StrMatcher::new(
+                PatternKind::Wildcard,
+                &pats.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+                ci,
+            )
+            .unwrap(),
+        };
+        let conds = vec![
+            m("p.name", &["bash"], false),
+            m("p.name", &["sh", "bash"], false),
+            m("p.name", &["BASH"], true),
+            m("p.name", &["Bash"], false),
+            m("p.name", &["zsh"], true),
+            Pred::NullAsFalse(Box::new(m("p.name", &["dash"], false))),
+            Pred::not(m("p.name", &["bash"], false)),
+            m("n", &["5"], false),
+            m("p.name", &["ba*"], false),
+            Pred::And(vec![m("p.name", &["sh"], false), m("n", &["5", "6"], false)]),
+        ];
+        let mut leaves = Leaves::default();
+        let trees: Vec<Node> = conds.iter().map(|c| leaves.build(c)).collect();
+        assert!(leaves.groups.len() >= 3, "name (two cases) and n are grouped");
+        let events = [
+            json!({"p": {"name": "bash"}, "n": 5}),
+            json!({"p": {"name": "BASH"}}),
+            json!({"p": {"name": ["zsh", "sh"]}, "n": [6, 7]}),
+            json!({"p.name": "Bash", "n": "5"}),
+            json!({"p": {"name": null}}),
+            json!({"p": {"name": {"x": 1}}}),
+            json!({}),
+        ];
+        for e in events {
+            let full = Event::new(e.clone());
+            let proj = spawnguard_event::Projection::new(["p.name", "n"])
+                .project(e.to_string().as_bytes())
+                .unwrap();
+            for ev in [&full, &proj] {
+                // Leaves in every order: the first leaf of a group evaluates it.
+                for order in [false, true] {
+                    let mut memo = Memo::default();
+                    memo.reset(&leaves);
+                    let idx: Vec<usize> = if order {
+                        (0..conds.len()).rev().collect()
+                    } else {
+                        (0..conds.len()).collect()
+                    };
+                    for i in idx {
+                        assert_eq!(
+                            trees[i].eval(ev, &leaves, &mut memo),
+                            conds[i].eval(&full),
+                            "{:?} on {e}",
+                            conds[i]
+                        );
+                    }
+                }
             }
         }
     }

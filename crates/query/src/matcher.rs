@@ -136,6 +136,18 @@ impl StrMatcher {
         self.ci
     }
 
+    /// When every pattern is an exact string: the set a value (folded with
+    /// [`crate::value::fold`] when the matcher ignores case) must be in to match.
+    pub fn exact_only(&self) -> Option<&HashSet<Box<str>>> {
+        let only = !self.any
+            && self.prefixes.is_empty()
+            && self.suffixes.is_empty()
+            && matches!(self.contains, Contains::None)
+            && self.globs.is_empty()
+            && self.regexes.is_none();
+        only.then_some(&self.exact)
+    }
+
     pub fn patterns(&self) -> &[(PatternKind, String)] {
         &self.patterns
     }
