@@ -12,7 +12,7 @@ use foldhash::HashMap;
 use spawnguard_event::reader::BadRecord;
 use spawnguard_event::{Event, FieldPath};
 use spawnguard_query::query::timestamp_ns;
-use spawnguard_query::sequence::{SampleMatcher, SequenceMatcher};
+use spawnguard_query::sequence::{SampleMatcher, SequenceMatch, SequenceMatcher};
 use spawnguard_query::QueryKind;
 use spawnguard_rules::{LoadedRule, Rule, RuleType};
 use std::path::PathBuf;
@@ -126,6 +126,32 @@ struct Group {
     alerted: bool,
 }
 
+/// How often (in events read) sequence state is advanced to the stream clock.
+const EXPIRE_EVERY: u64 = 4096;
+
+/// The alert candidate of a completed sequence (none while learning).
+fn sequence_candidate(
+    rule: usize,
+    sm: SequenceMatch<Arc<LazyEvent>>,
+    learn: bool,
+) -> Option<Candidate> {
+    if learn {
+        return None;
+    }
+    let last = sm.items.last().cloned()?;
+    let id: Vec<String> = sm.items.iter().map(|e| event_identity(&e.full())).collect();
+    Some(Candidate {
+        rule,
+        time_ns: sm.timestamps.last().copied().unwrap_or(0),
+        event: last,
+        source: None,
+        new_terms: None,
+        threshold: None,
+        group: sm.items,
+        identity: id.join("|"),
+    })
+}
+
 struct RuleRt {
     rule: Arc<Rule>,
     kind: Kind,
@@ -160,6 +186,8 @@ pub struct Engine {
     last_commit: Instant,
     since_commit: usize,
     stream_time: i64,
+    /// `events_read` at which sequences are next advanced to the stream clock.
+    next_expire: u64,
     max_time: i64,
     stats: Stats,
     scratch: ScreenScratch,
@@ -212,6 +240,7 @@ impl Engine {
             last_commit: Instant::now(),
             since_commit: 0,
             stream_time: i64::MIN,
+            next_expire: EXPIRE_EVERY,
             max_time: i64::MIN,
             scratch: ScreenScratch::default(),
             file: None,
@@ -316,14 +345,18 @@ impl Engine {
         if let Some(ts) = timestamp_ns {
             self.stream_time = self.stream_time.max(ts);
         }
-        let Some(event) = event else {
-            return Vec::new();
-        };
-        if hits.is_empty() {
-            return Vec::new();
-        }
-        let event = Arc::new(event);
         let mut cands = Vec::new();
+        self.expire_sequences(&mut cands);
+        let event = match event {
+            Some(event) if !hits.is_empty() => event,
+            _ => {
+                return cands
+                    .into_iter()
+                    .filter_map(|c| self.finish_candidate(c))
+                    .collect();
+            }
+        };
+        let event = Arc::new(event);
         let mut must_commit = false;
         for &ri in &hits {
             let ri = ri as usize;
@@ -515,11 +548,19 @@ impl Engine {
                 Ok(false)
             }
             Kind::Sequence(m) => {
-                let matches = m.push(view, ts, event.clone());
-                if self.stats.events_read % 4096 == 0 {
-                    m.expire(ts);
-                }
+                // Only the document of a pending event is read again (for the alert).
+                let matches = m.push(view, ts, event.retained());
                 for sm in matches {
+                    rt.stats.matched += 1;
+                    if let Some(mut c) = sequence_candidate(ri, sm, learn) {
+                        c.source = source.clone();
+                        cands.push(c);
+                    }
+                }
+                Ok(false)
+            }
+            Kind::Sample(m) => {
+                for sm in m.push(view, event.retained()) {
                     rt.stats.matched += 1;
                     if learn {
                         continue;
@@ -528,26 +569,30 @@ impl Engine {
                     let id: Vec<String> =
                         sm.items.iter().map(|e| event_identity(&e.full())).collect();
                     let mut c = cand(last, id.join("|"));
-                    c.time_ns = sm.timestamps.last().copied().unwrap_or(ts);
                     c.group = sm.items;
                     cands.push(c);
                 }
                 Ok(false)
             }
-            Kind::Sample(m) => {
-                for sm in m.push(view, event.clone()) {
+        }
+    }
+
+    /// Every [`EXPIRE_EVERY`] events, advances every sequence rule to the stream clock:
+    /// pending sequences past their `maxspan` are dropped (a rule whose stages an event
+    /// rarely matches would otherwise keep them until its cap), and matches held back for a
+    /// trailing missing event whose window has passed become candidates.
+    fn expire_sequences(&mut self, cands: &mut Vec<Candidate>) {
+        if self.stats.events_read < self.next_expire || self.stream_time == i64::MIN {
+            return;
+        }
+        self.next_expire = self.stats.events_read + EXPIRE_EVERY;
+        let now = self.stream_time;
+        for (ri, rt) in self.rules.iter_mut().enumerate() {
+            if let Kind::Sequence(m) = &mut rt.kind {
+                for sm in m.expire(now) {
                     rt.stats.matched += 1;
-                    if learn {
-                        continue;
-                    }
-                    let last = sm.items.last().cloned().unwrap_or_else(|| event.clone());
-                    let id: Vec<String> =
-                        sm.items.iter().map(|e| event_identity(&e.full())).collect();
-                    let mut c = cand(last, id.join("|"));
-                    c.group = sm.items;
-                    cands.push(c);
+                    cands.extend(sequence_candidate(ri, sm, self.learn));
                 }
-                Ok(false)
             }
         }
     }
@@ -589,24 +634,7 @@ impl Engine {
             if let Kind::Sequence(m) = &mut rt.kind {
                 for sm in m.flush() {
                     rt.stats.matched += 1;
-                    if self.learn {
-                        continue;
-                    }
-                    let Some(last) = sm.items.last().cloned() else {
-                        continue;
-                    };
-                    let id: Vec<String> =
-                        sm.items.iter().map(|e| event_identity(&e.full())).collect();
-                    cands.push(Candidate {
-                        rule: ri,
-                        time_ns: sm.timestamps.last().copied().unwrap_or(0),
-                        event: last,
-                        source: None,
-                        new_terms: None,
-                        threshold: None,
-                        group: sm.items,
-                        identity: id.join("|"),
-                    });
+                    cands.extend(sequence_candidate(ri, sm, self.learn));
                 }
                 self.stats.sequence_evicted += m.stats().evicted_cap;
             }

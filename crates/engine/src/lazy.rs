@@ -11,8 +11,16 @@ use std::sync::{Arc, OnceLock};
 pub struct LazyEvent {
     view: Arc<Event>,
     /// The record's bytes when `view` is a projection; `None` when `view` is whole.
-    raw: Option<Box<[u8]>>,
+    raw: Option<Arc<[u8]>>,
     full: OnceLock<Arc<Event>>,
+}
+
+/// The view of an event kept only for its document (see [`LazyEvent::retained`]).
+fn no_view() -> Arc<Event> {
+    static EMPTY: OnceLock<Arc<Event>> = OnceLock::new();
+    EMPTY
+        .get_or_init(|| Arc::new(Event::new(serde_json::Value::Null)))
+        .clone()
 }
 
 impl LazyEvent {
@@ -29,12 +37,31 @@ impl LazyEvent {
     pub fn projected(view: Event, raw: &[u8]) -> LazyEvent {
         LazyEvent {
             view: Arc::new(view),
-            raw: Some(raw.into()),
+            raw: Some(Arc::from(raw)),
             full: OnceLock::new(),
         }
     }
 
-    /// The fields rules read (all of them, when the event is whole).
+    /// The same event for keeping in a pending sequence or sample, where only its whole
+    /// document is read again (for the alert): a projection's view is left out (it is
+    /// several times the size of the record), the record's bytes are shared. A whole event
+    /// is kept as it is.
+    pub fn retained(self: &Arc<LazyEvent>) -> Arc<LazyEvent> {
+        match &self.raw {
+            None => self.clone(),
+            Some(raw) => Arc::new(LazyEvent {
+                view: no_view(),
+                raw: Some(raw.clone()),
+                full: match self.full.get() {
+                    Some(f) => OnceLock::from(f.clone()),
+                    None => OnceLock::new(),
+                },
+            }),
+        }
+    }
+
+    /// The fields rules read (all of them, when the event is whole; none, for an event
+    /// [`LazyEvent::retained`] for its document).
     pub fn view(&self) -> &Event {
         &self.view
     }

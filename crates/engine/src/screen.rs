@@ -203,9 +203,8 @@ impl Screen {
                 Req::literal_fields(c, &mut text_fields);
             }
         }
-        let projection = Some(
-            Projection::new(needed_fields(rules, &observer)).with_text_fields(&text_fields),
-        );
+        let projection =
+            Some(Projection::new(needed_fields(rules, &observer)).with_text_fields(&text_fields));
         Screen {
             prefilter: Prefilter::new(&reqs),
             categories,
@@ -281,7 +280,12 @@ impl Screen {
             if hits.is_empty() && !self.prefilter.any_holds(&mut scratch.prefilter) {
                 return Prepared::Skipped;
             }
-            return Prepared::Event(self.prepared(ev, Some(bytes), Some((file.clone(), line)), hits));
+            return Prepared::Event(self.prepared(
+                ev,
+                Some(bytes),
+                Some((file.clone(), line)),
+                hits,
+            ));
         }
         // Not projectable (a search hit's `_source`, control bytes, a syntax error, or no
         // projection): one scan of the raw line, so that lines no rule wants are not parsed.
@@ -382,7 +386,9 @@ impl Screen {
                 if scanned.is_some_and(|sc| !self.prefilter.holds(i, sc)) {
                     continue;
                 }
-                let Some(conds) = self.preds.get(i) else { continue };
+                let Some(conds) = self.preds.get(i) else {
+                    continue;
+                };
                 if conds.iter().any(|p| p.matches(ev, &self.leaves, memo)) {
                     hits.push(i as u32);
                 }

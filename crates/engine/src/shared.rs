@@ -136,7 +136,11 @@ impl Leaves {
                 &collected
             }
         };
-        let state = if vals.is_empty() { GROUP_NULL } else { GROUP_DONE };
+        let state = if vals.is_empty() {
+            GROUP_NULL
+        } else {
+            GROUP_DONE
+        };
         if let Some(s) = memo.g.get_mut(gi as usize) {
             *s = state;
         }
@@ -318,11 +322,17 @@ mod tests {
             Pred::not(m("p.name", &["bash"], false)),
             m("n", &["5"], false),
             m("p.name", &["ba*"], false),
-            Pred::And(vec![m("p.name", &["sh"], false), m("n", &["5", "6"], false)]),
+            Pred::And(vec![
+                m("p.name", &["sh"], false),
+                m("n", &["5", "6"], false),
+            ]),
         ];
         let mut leaves = Leaves::default();
         let trees: Vec<Node> = conds.iter().map(|c| leaves.build(c)).collect();
-        assert!(leaves.groups.len() >= 3, "name (two cases) and n are grouped");
+        assert!(
+            leaves.groups.len() >= 3,
+            "name (two cases) and n are grouped"
+        );
         let events = [
             json!({"p": {"name": "bash"}, "n": 5}),
             json!({"p": {"name": "BASH"}}),

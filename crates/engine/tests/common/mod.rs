@@ -3,6 +3,15 @@ use spawnguard_rules::{load_text, LoadedRule};
 
 /// A KQL rule of `rule_type` with extra `[rule]` TOML appended.
 pub fn rule(rule_id: &str, rule_type: &str, query: &str, extra: &str) -> LoadedRule {
+    rule_in(rule_id, rule_type, "kuery", query, extra)
+}
+
+/// An EQL rule.
+pub fn eql_rule(rule_id: &str, query: &str) -> LoadedRule {
+    rule_in(rule_id, "eql", "eql", query, "")
+}
+
+fn rule_in(rule_id: &str, rule_type: &str, language: &str, query: &str, extra: &str) -> LoadedRule {
     let text = format!(
         r#"[metadata]
 creation_date = "2026/11/24"
@@ -14,7 +23,7 @@ author = ["test"]
 description = "test rule"
 from = "now-6m"
 index = ["logs-*"]
-language = "kuery"
+language = "{language}"
 license = "Apache-2.0"
 name = "Test {rule_id}"
 risk_score = 47
