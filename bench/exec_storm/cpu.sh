@@ -5,7 +5,8 @@
 #   bench/exec_storm/cpu.sh                      # N=20000, JOBS=2, ROUNDS=3, every mode
 #   MODES="plain sensor" ROUNDS=5 bench/exec_storm/cpu.sh
 #
-# Modes: plain (watch as deployed: shipped rules), sensor (the library, exec_storm sensor),
+# Modes: plain (watch as deployed: shipped rules), sensor (the library, exec_storm sensor: exec
+# events only, as its consumer needs), sensor_all (the library building fork and exit events too),
 # emit (watch --emit-events /dev/null), alert (watch with a rule firing on every exec of true).
 # Per run it records the sensor process's user and system CPU during the storm, divided by the
 # storm's execs, and the kernel side's cost: the run time of the eBPF programs
@@ -17,7 +18,11 @@ root="$(cd "$here/../.." && pwd)"
 N="${N:-20000}"
 JOBS="${JOBS:-2}"
 ROUNDS="${ROUNDS:-3}"
-MODES="${MODES:-plain sensor emit alert}"
+MODES="${MODES:-plain sensor sensor_all emit alert}"
+# POLL_US: the sensor's poll interval while records flow, in µs (default: the sensor's default).
+POLL_US="${POLL_US:-}"
+wflags=(); sflags=()
+if [ -n "$POLL_US" ]; then wflags=(--poll-interval "$(awk "BEGIN{print $POLL_US/1000}")ms"); sflags=(--poll-interval-us "$POLL_US"); fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 OUT="${OUT:-$here/out/cpu.jsonl}"
 mkdir -p "$(dirname "$OUT")"
@@ -40,13 +45,14 @@ bpf_ns() { bpftool prog show -j | python3 -c 'import json,sys; p=[x for x in jso
 start_sensor() { # mode -> pid in $spid
   rm -rf "$tmp/state" "$tmp/err" "$tmp/ready"
   case "$1" in
-    plain) "$SG" watch --state "$tmp/state" --output /dev/null --stats-interval 0 2> "$tmp/err" & spid=$! ;;
-    emit)  "$SG" watch --emit-events /dev/null --state "$tmp/state" --output /dev/null --stats-interval 0 2> "$tmp/err" & spid=$! ;;
-    alert) "$SG" watch --rules "$tmp/rules" --state "$tmp/state" --format ndjson --output /dev/null --max-alerts-per-minute 0 --stats-interval 0 2> "$tmp/err" & spid=$! ;;
-    sensor) "$EX" sensor --ready "$tmp/ready" --report /dev/null & spid=$! ;;
+    plain) "$SG" watch "${wflags[@]}" --state "$tmp/state" --output /dev/null --stats-interval 0 2> "$tmp/err" & spid=$! ;;
+    emit)  "$SG" watch "${wflags[@]}" --emit-events /dev/null --state "$tmp/state" --output /dev/null --stats-interval 0 2> "$tmp/err" & spid=$! ;;
+    alert) "$SG" watch "${wflags[@]}" --rules "$tmp/rules" --state "$tmp/state" --format ndjson --output /dev/null --max-alerts-per-minute 0 --stats-interval 0 2> "$tmp/err" & spid=$! ;;
+    sensor) "$EX" sensor "${sflags[@]}" --ready "$tmp/ready" --report /dev/null & spid=$! ;;
+    sensor_all) "$EX" sensor --all-events "${sflags[@]}" --ready "$tmp/ready" --report /dev/null & spid=$! ;;
   esac
   for _ in $(seq 1 600); do
-    if [ "$1" = sensor ]; then [ -s "$tmp/ready" ] && return 0; else grep -q "watch: ready" "$tmp/err" 2>/dev/null && return 0; fi
+    if [ "${1#sensor}" != "$1" ]; then [ -s "$tmp/ready" ] && return 0; else grep -q "watch: ready" "$tmp/err" 2>/dev/null && return 0; fi
     sleep 0.05
   done
   echo "sensor ($1) did not start" >&2; cat "$tmp/err" >&2 || true; exit 1
@@ -61,22 +67,23 @@ for round in $(seq 1 "$ROUNDS"); do
     sleep 0.3
     read -r u1 s1 < <(cpu_of "$spid"); read -r b1 c1 < <(bpf_ns)
     kill -TERM "$spid"; wait "$spid" || true
-    echo "{\"mode\":\"$m\",\"round\":$round,\"n\":$N,\"jobs\":$JOBS,\"user_s\":$(awk "BEGIN{print $u1 - $u0}"),\"sys_s\":$(awk "BEGIN{print $s1 - $s0}"),\"bpf_ns\":$((b1 - b0)),\"bpf_runs\":$((c1 - c0)),\"storm\":$r,\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" | tee -a "$OUT"
+    echo "{\"mode\":\"$m\",\"poll_us\":\"${POLL_US:-default}\",\"round\":$round,\"n\":$N,\"jobs\":$JOBS,\"user_s\":$(awk "BEGIN{print $u1 - $u0}"),\"sys_s\":$(awk "BEGIN{print $s1 - $s0}"),\"bpf_ns\":$((b1 - b0)),\"bpf_runs\":$((c1 - c0)),\"storm\":$r,\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" | tee -a "$OUT"
   done
 done
 python3 - "$OUT" "$N" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 n = int(sys.argv[2])
-print("| mode | runs | user+sys CPU per exec (best, median) | of which sys | eBPF per exec (median) | storm rate (median) | load avg |")
-print("|---|---|---|---|---|---|---|")
-for m in ["plain", "sensor", "emit", "alert"]:
-    rs = [r for r in rows if r["mode"] == m]
+print("| mode | poll (µs) | runs | user+sys CPU per exec (best, median) | of which sys | eBPF per exec (median) | storm rate (median) | load avg |")
+print("|---|---|---|---|---|---|---|---|")
+polls = sorted({r.get("poll_us", "default") for r in rows})
+for m, poll in [(m, p) for m in ["plain", "sensor", "sensor_all", "emit", "alert"] for p in polls]:
+    rs = [r for r in rows if r["mode"] == m and r.get("poll_us", "default") == poll]
     if not rs: continue
     per = sorted((r["user_s"] + r["sys_s"]) / r["storm"]["count"] * 1e6 for r in rs)
     sysv = sorted(r["sys_s"] / r["storm"]["count"] * 1e6 for r in rs)
     bpf = sorted(r["bpf_ns"] / r["storm"]["count"] / 1e3 for r in rs)
     rate = sorted(r["storm"]["rate_per_s"] for r in rs)
     md = lambda v: v[len(v) // 2]
-    print(f"| {m} | {len(rs)} | {per[0]:.1f} µs, {md(per):.1f} µs | {md(sysv):.1f} µs | {md(bpf):.1f} µs | {md(rate):.0f}/s | {rs[-1]['loadavg']} |")
+    print(f"| {m} | {poll} | {len(rs)} | {per[0]:.1f} µs, {md(per):.1f} µs | {md(sysv):.1f} µs | {md(bpf):.1f} µs | {md(rate):.0f}/s | {rs[-1]['loadavg']} |")
 PY

@@ -8,9 +8,13 @@
 # For each round and each job count it times a storm of N fork+exec of /bin/true:
 #   base   - no sensor
 #   sensor - the sensor library in a bench process (exec_storm sensor): counts /bin/true exec
-#            events and their kernel->user-space latency, with a 65,536-entry table
-#   watch  - the full `spawnguard watch --emit-events /dev/null` (every event serialised), with the
-#            shipped rules and a throwaway history
+#            events and their kernel->user-space latency, with a 65,536-entry table; like
+#            `watch` with the shipped rules it builds exec events only (fork and exit records
+#            still update the table; `exec_storm sensor --all-events` builds them too), and it
+#            uses mimalloc as `spawnguard` does
+#   plain  - `spawnguard watch` as deployed: shipped rules, alerts to /dev/null, no event copy
+#   watch  - the full `spawnguard watch --emit-events /dev/null` (every event built and
+#            serialised, forks and exits included), with the shipped rules and a throwaway history
 #   alert  - the full `spawnguard watch` with only a rule that fires on every exec of `true`
 #            (`process where event.action == "exec" and process.name == "true"`), no alert cap,
 #            NDJSON alerts to /dev/null: exec->alert latency (kernel record -> alert written)
@@ -24,7 +28,8 @@
 # `--bench-table-fill N` is a hidden benchmark aid of `watch` (docs/watch.md): the synthetic
 # processes go into the table before the "ready" line; their pids are above the kernel's pid limit.
 # Results (JSON records) go to $OUT (default bench/exec_storm/out/results.jsonl); summarize.py
-# prints the Markdown tables of bench/results/exec_storm.md.
+# prints the Markdown tables of bench/results/exec_storm.md. bench/exec_storm/cpu.sh measures the
+# sensor's CPU per exec and the eBPF programs' run time per exec, less disturbed by other load.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"

@@ -136,6 +136,24 @@ static __always_inline void fill_hdr(struct sg_hdr *h, __u32 kind, struct task_s
 }
 
 /*
+ * fill_hdr for a task the program got from its tp_btf arguments: a pointer the verifier knows
+ * the type of, read with plain (fault-safe) loads rather than one helper call per field, which
+ * matters at the fork/exec/exit rate. Field offsets are still relocated (CO-RE): vmlinux.h marks
+ * every struct preserve_access_index.
+ */
+static __always_inline void fill_hdr_btf(struct sg_hdr *h, __u32 kind, struct task_struct *task)
+{
+	h->kind = kind;
+	h->flags = 0;
+	h->pid = task->tgid;
+	h->tid = task->pid;
+	h->ppid = task->real_parent->tgid;
+	h->_pad = 0;
+	h->ktime_ns = bpf_ktime_get_boot_ns();
+	h->start_boottime = task->group_leader->start_boottime;
+}
+
+/*
  * Writes the components of `path` into buf[0 .. SG_PATH_MAX), leaf first, each NUL-terminated,
  * crossing mount points up to the root. Returns the bytes written; sets *truncated when the path
  * was deeper or longer than the limits.
@@ -191,34 +209,37 @@ int BPF_PROG(sg_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (!e)
 		return 0;
 	count(SG_CTR_EXEC);
-	fill_hdr(&e->hdr, SG_KIND_EXEC, p);
-	e->hdr.start_boottime = BPF_CORE_READ(p, start_boottime);
+	fill_hdr_btf(&e->hdr, SG_KIND_EXEC, p);
+	e->hdr.start_boottime = p->start_boottime;
 
-	e->uid = BPF_CORE_READ(p, real_cred, uid.val);
-	e->gid = BPF_CORE_READ(p, real_cred, gid.val);
-	e->euid = BPF_CORE_READ(p, cred, euid.val);
-	e->egid = BPF_CORE_READ(p, cred, egid.val);
-	e->argc = BPF_CORE_READ(bprm, argc);
+	const struct cred *rc = p->real_cred;
+	const struct cred *ec = p->cred;
+	e->uid = rc->uid.val;
+	e->gid = rc->gid.val;
+	e->euid = ec->euid.val;
+	e->egid = ec->egid.val;
+	e->argc = bprm->argc;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), p->comm);
 	e->cgroup[0] = 0;
-	const char *cg = BPF_CORE_READ(p, cgroups, dfl_cgrp, kn, name);
+	const char *cg = p->cgroups->dfl_cgrp->kn->name;
 	if (cg)
 		bpf_probe_read_kernel_str(e->cgroup, sizeof(e->cgroup), cg);
 
 	e->tty_major = 0;
 	e->tty_minor = 0;
-	struct tty_struct *tty = BPF_CORE_READ(p, signal, tty);
+	struct tty_struct *tty = p->signal->tty;
 	if (tty) {
 		e->hdr.flags |= SG_FLAG_HAS_TTY;
-		e->tty_major = BPF_CORE_READ(tty, driver, major);
-		e->tty_minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
+		struct tty_driver *drv = tty->driver;
+		e->tty_major = drv->major;
+		e->tty_minor = drv->minor_start + tty->index;
 	}
 
 	/* data: exe components, then cwd components, then argv, each right after the other. */
 	bool trunc = false;
-	struct mm_struct *mm = BPF_CORE_READ(p, mm);
-	struct file *exe = BPF_CORE_READ(mm, exe_file);
+	struct mm_struct *mm = p->mm;
+	struct file *exe = mm->exe_file;
 	e->exe_len = 0;
 	if (exe) {
 		e->exe_len = walk_path(BPF_CORE_READ(exe, f_path.dentry), BPF_CORE_READ(exe, f_path.mnt),
@@ -227,14 +248,17 @@ int BPF_PROG(sg_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 			e->hdr.flags |= SG_FLAG_PATH_TRUNCATED;
 	}
 	__u64 o1 = e->exe_len & (SG_PATH_MAX - 1);
-	e->cwd_len = walk_path(BPF_CORE_READ(p, fs, pwd.dentry), BPF_CORE_READ(p, fs, pwd.mnt),
+	/* walk_path gets probe-read pointers, not the trusted ones plain loads give: with those the
+	 * verifier cannot merge its loop states and loading took ~0.7 s longer. */
+	struct fs_struct *fs = p->fs;
+	e->cwd_len = walk_path(BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt),
 			       &e->data[o1], &trunc);
 	if (trunc)
 		e->hdr.flags |= SG_FLAG_CWD_TRUNCATED;
 	__u64 o2 = (o1 + (e->cwd_len & (SG_PATH_MAX - 1))) & (2 * SG_PATH_MAX - 1);
 
-	unsigned long arg_start = BPF_CORE_READ(mm, arg_start);
-	unsigned long arg_end = BPF_CORE_READ(mm, arg_end);
+	unsigned long arg_start = mm->arg_start;
+	unsigned long arg_end = mm->arg_end;
 	__u64 len = arg_end > arg_start ? arg_end - arg_start : 0;
 	if (len > SG_ARGV_MAX) {
 		len = SG_ARGV_MAX;
@@ -258,12 +282,12 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sg_fork, struct task_struct *parent, struct task_struct *child)
 {
 	/* Threads share the process: report new processes only. */
-	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+	if (child->pid != child->tgid)
 		return 0;
 	struct sg_fork f = {};
-	fill_hdr(&f.hdr, SG_KIND_FORK, child);
-	f.hdr.start_boottime = BPF_CORE_READ(child, start_boottime);
-	f.parent_start_boottime = BPF_CORE_READ(child, real_parent, group_leader, start_boottime);
+	fill_hdr_btf(&f.hdr, SG_KIND_FORK, child);
+	f.hdr.start_boottime = child->start_boottime;
+	f.parent_start_boottime = child->real_parent->group_leader->start_boottime;
 	bpf_probe_read_kernel_str(f.comm, sizeof(f.comm), child->comm);
 	emit(&f, sizeof(f));
 	return 0;
@@ -276,8 +300,8 @@ int BPF_PROG(sg_exit, struct task_struct *p, bool group_dead)
 	if (!group_dead)
 		return 0;
 	struct sg_exit x = {};
-	fill_hdr(&x.hdr, SG_KIND_EXIT, p);
-	x.exit_code = BPF_CORE_READ(p, exit_code);
+	fill_hdr_btf(&x.hdr, SG_KIND_EXIT, p);
+	x.exit_code = p->exit_code;
 	emit(&x, sizeof(x));
 	return 0;
 }
