@@ -6,10 +6,9 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// mimalloc: per-thread free lists and cheap cross-thread frees. The event pipeline allocates
-/// and frees many small strings per record, often on different threads (`hunt --threads 2`).
+/// mimalloc for the batch commands, the C library's allocator for `watch` (see [`alloc`]).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: alloc::Alloc = alloc::Alloc;
 
 /// `mi_option_purge_delay` in mimalloc 3's option enum (the bindings name only older options).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
@@ -27,6 +26,7 @@ fn keep_freed_memory() {
     }
 }
 
+mod alloc;
 mod hunt;
 mod model_link;
 mod query;
@@ -75,7 +75,10 @@ fn main() -> ExitCode {
             keep_freed_memory();
             scan::run(a)
         }
-        Command::Watch(a) => watch::run(a),
+        Command::Watch(a) => {
+            alloc::use_system();
+            watch::run(a)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -15,10 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The allocator `spawnguard` itself uses (crates/cli/src/main.rs), so the library's figures
-/// compare with `watch`'s.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The C library's allocator, which `spawnguard watch` uses too (crates/cli/src/alloc.rs),
+// so that the library's figures compare with `watch`'s.
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
