@@ -383,7 +383,8 @@ impl Screen {
             while word != 0 {
                 let i = w * 64 + word.trailing_zeros() as usize;
                 word &= word - 1;
-                if scanned.is_some_and(|sc| !self.prefilter.holds(i, sc)) {
+                // Its anchor was checked with the candidates; now its whole formula.
+                if scanned.is_some_and(|sc| !self.prefilter.formula_holds(i, sc)) {
                     continue;
                 }
                 let Some(conds) = self.preds.get(i) else {

@@ -128,14 +128,13 @@ impl Leaves {
         let Some(g) = self.groups.get(gi as usize) else {
             return;
         };
-        let collected;
-        let vals: &[Value] = match ev.values_slice(&g.field) {
-            Some(v) => v,
-            None => {
-                collected = ev.values(&g.field).into_iter().cloned().collect::<Vec<_>>();
-                &collected
-            }
+        // A projection's values as they are stored; a whole document's collected as
+        // references (never copied).
+        let collected = match ev.values_slice(&g.field) {
+            Some(v) => v.iter().collect::<spawnguard_event::Values>(),
+            None => ev.values(&g.field),
         };
+        let vals: &[&Value] = &collected;
         let state = if vals.is_empty() {
             GROUP_NULL
         } else {
@@ -144,7 +143,7 @@ impl Leaves {
         if let Some(s) = memo.g.get_mut(gi as usize) {
             *s = state;
         }
-        for v in vals {
+        for &v in vals {
             let text: Cow<str> = match v {
                 Value::String(s) => Cow::Borrowed(s.as_str()),
                 other => match Val::from_json(other).to_text() {

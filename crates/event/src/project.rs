@@ -44,7 +44,7 @@ pub struct Projection {
     /// document. A key is followed segment by segment from the node of the object it is in,
     /// so nested, dotted and mixed spellings of a field reach the same node.
     nodes: Vec<Node>,
-    fields: usize,
+    /// The wanted fields, by slot.
     names: Vec<Box<str>>,
     slots: Arc<Slots>,
 }
@@ -118,7 +118,6 @@ impl Projection {
         }
         Projection {
             nodes,
-            fields: names.len(),
             slots: Arc::new(Slots::new(&names)),
             names,
         }
@@ -160,11 +159,11 @@ impl Projection {
 
     /// How many distinct fields are kept.
     pub fn len(&self) -> usize {
-        self.fields
+        self.names.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.fields == 0
+        self.names.is_empty()
     }
 
     /// The projected event (flat: see [`crate::flat`]), or `None` when the record must be
@@ -338,23 +337,7 @@ impl<'a> Scanner<'a> {
                 self.depth -= 1;
                 Some(())
             }
-            b'[' => {
-                self.enter()?;
-                self.i += 1;
-                self.ws();
-                if self.peek()? == b']' {
-                    self.i += 1;
-                } else {
-                    loop {
-                        self.skip()?;
-                        if self.closes(b']')? {
-                            break;
-                        }
-                    }
-                }
-                self.depth -= 1;
-                Some(())
-            }
+            b'[' => self.each_item(Self::skip),
             b't' => self.word(b"true"),
             b'f' => self.word(b"false"),
             b'n' => self.word(b"null"),
@@ -454,23 +437,7 @@ impl<'a> Scanner<'a> {
                 self.skip()?;
                 serde_json::from_slice(&self.b[s..self.i]).ok()?
             }
-            b'[' => {
-                self.enter()?;
-                self.i += 1;
-                self.ws();
-                if self.peek()? == b']' {
-                    self.i += 1;
-                } else {
-                    loop {
-                        self.leaf(slot, order)?;
-                        if self.closes(b']')? {
-                            break;
-                        }
-                    }
-                }
-                self.depth -= 1;
-                return Some(());
-            }
+            b'[' => return self.each_item(|sc| sc.leaf(slot, order)),
             _ => {
                 let raw = self.number_span()?;
                 Value::Number(number(raw)?)
@@ -557,26 +524,34 @@ impl<'a> Scanner<'a> {
     /// At `[` in a prefix position: objects and arrays projected, scalars skipped (a path
     /// never continues into a scalar).
     fn array(&mut self, p: &Projection, node: u32) -> Option<()> {
+        self.each_item(|sc| {
+            sc.ws();
+            match sc.peek()? {
+                b'{' => sc.object(p, node, false),
+                b'[' => sc.array(p, node),
+                _ => sc.skip(),
+            }
+        })
+    }
+
+    /// At `[`: `item` for each element, with the commas, the closing bracket and the nesting
+    /// depth checked here.
+    fn each_item(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         self.enter()?;
         self.i += 1;
         self.ws();
         if self.peek()? == b']' {
             self.i += 1;
-            self.depth -= 1;
-            return Some(());
-        }
-        loop {
-            self.ws();
-            match self.peek()? {
-                b'{' => self.object(p, node, false)?,
-                b'[' => self.array(p, node)?,
-                _ => self.skip()?,
-            }
-            if self.closes(b']')? {
-                self.depth -= 1;
-                return Some(());
+        } else {
+            loop {
+                item(self)?;
+                if self.closes(b']')? {
+                    break;
+                }
             }
         }
+        self.depth -= 1;
+        Some(())
     }
 }
 

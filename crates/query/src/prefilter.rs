@@ -682,6 +682,12 @@ impl Prefilter {
         }
     }
 
+    /// [`Prefilter::holds`] for a requirement already known to have its anchor present (it
+    /// came from [`Prefilter::anchor_candidates`]): the formula alone.
+    pub fn formula_holds(&self, i: usize, scratch: &Scratch) -> bool {
+        scratch.all || self.reqs.get(i).is_some_and(|r| r.holds(&scratch.seen))
+    }
+
     /// Requirement `i` on a seen-set: its anchor literal first, then its formula.
     #[inline]
     fn anchored_holds(&self, i: usize, seen: &[u64]) -> bool {

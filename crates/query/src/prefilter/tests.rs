@@ -255,6 +255,21 @@ fn anchored_scan_of_texts_agrees_with_the_formulas() {
             for (i, w) in want.iter().enumerate() {
                 assert_eq!(pf.holds(i, &scratch), *w, "{:?} on {s:?}", reqs[i]);
             }
+            // The candidates by anchor, each then checked by its formula alone, are exactly
+            // the requirements that hold.
+            let mut cand = Vec::new();
+            pf.anchor_candidates(&scratch, &mut cand);
+            for (i, w) in want.iter().enumerate() {
+                let is_cand = cand
+                    .get(i / 64)
+                    .is_some_and(|x| x & (1u64 << (i % 64)) != 0);
+                assert_eq!(
+                    is_cand && pf.formula_holds(i, &scratch),
+                    *w,
+                    "{:?} on {s:?}",
+                    reqs[i]
+                );
+            }
         }
     }
 }
