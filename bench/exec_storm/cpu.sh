@@ -5,7 +5,8 @@
 #   bench/exec_storm/cpu.sh                      # N=20000, JOBS=2, ROUNDS=3, every mode
 #   MODES="plain sensor" ROUNDS=5 bench/exec_storm/cpu.sh
 #
-# Modes: plain (watch as deployed: shipped rules), sensor (the library, exec_storm sensor: exec
+# Modes: plain (watch as deployed: shipped rules), nogate (the same, building every exec event:
+# --no-exec-gate), sensor (the library, exec_storm sensor: exec
 # events only, as its consumer needs), sensor_all (the library building fork and exit events too),
 # emit (watch --emit-events /dev/null), alert (watch with a rule firing on every exec of true).
 # Per run it records the sensor process's user and system CPU during the storm, divided by the
@@ -46,6 +47,7 @@ start_sensor() { # mode -> pid in $spid
   rm -rf "$tmp/state" "$tmp/err" "$tmp/ready"
   case "$1" in
     plain) "$SG" watch "${wflags[@]}" --state "$tmp/state" --output /dev/null --stats-interval 0 2> "$tmp/err" & spid=$! ;;
+    nogate) "$SG" watch "${wflags[@]}" --no-exec-gate --state "$tmp/state" --output /dev/null --stats-interval 0 2> "$tmp/err" & spid=$! ;;
     emit)  "$SG" watch "${wflags[@]}" --emit-events /dev/null --state "$tmp/state" --output /dev/null --stats-interval 0 2> "$tmp/err" & spid=$! ;;
     alert) "$SG" watch "${wflags[@]}" --rules "$tmp/rules" --state "$tmp/state" --format ndjson --output /dev/null --max-alerts-per-minute 0 --stats-interval 0 2> "$tmp/err" & spid=$! ;;
     sensor) "$EX" sensor "${sflags[@]}" --ready "$tmp/ready" --report /dev/null & spid=$! ;;
@@ -77,7 +79,7 @@ n = int(sys.argv[2])
 print("| mode | poll (µs) | runs | user+sys CPU per exec (best, median) | of which sys | eBPF per exec (median) | storm rate (median) | load avg |")
 print("|---|---|---|---|---|---|---|---|")
 polls = sorted({r.get("poll_us", "default") for r in rows})
-for m, poll in [(m, p) for m in ["plain", "sensor", "sensor_all", "emit", "alert"] for p in polls]:
+for m, poll in [(m, p) for m in ["plain", "nogate", "sensor", "sensor_all", "emit", "alert"] for p in polls]:
     rs = [r for r in rows if r["mode"] == m and r.get("poll_us", "default") == poll]
     if not rs: continue
     per = sorted((r["user_s"] + r["sys_s"]) / r["storm"]["count"] * 1e6 for r in rs)

@@ -14,7 +14,7 @@ mod selftest;
 
 use anyhow::Context;
 use serde_json::Value;
-use spawnguard_engine::{render_alert, Alert, Engine};
+use spawnguard_engine::{render_alert, Alert, Engine, GateScratch};
 use spawnguard_sensor::{Event, EventMeta, LatencyHistogram, Sensor, SensorConfig};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -95,6 +95,10 @@ pub struct Args {
     /// argv (the worst case for the table's memory)
     #[arg(long, hide = true)]
     pub bench_worst_argv: bool,
+    /// Benchmark aid: build every exec event, even those no rule could want (see
+    /// `spawnguard_engine::gate`)
+    #[arg(long, hide = true)]
+    pub no_exec_gate: bool,
 }
 
 /// An alert kept for the self-test.
@@ -305,6 +309,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         args.max_alerts_per_minute,
     )?;
     let expected_rules = built.rules.clone();
+    // Exec events are built only when some rule (or the stream context) may want them, judged
+    // from a probe of their cheap fields; --emit-events records every event.
+    let exec_gate = (args.emit_events.is_none() && !args.no_exec_gate).then_some(built.exec_gate);
     let mut watcher = Watcher::new(&args, built.engine)?;
     // Memory at each start-up stage, for --report-json (benchmarks).
     let mut memory = serde_json::Map::new();
@@ -324,6 +331,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let started = Instant::now();
     let mut sensor = Sensor::start(config).context("starting the sensor")?;
     memory.insert("after_sensor_start".into(), report::usage_json());
+    if let Some(gate) = exec_gate {
+        let mut scratch = GateScratch::default();
+        sensor.set_exec_gate(Box::new(move |probe| gate.wants(probe, &mut scratch)));
+    }
     if let Some(n) = args.bench_table_fill.filter(|&n| n > 0) {
         let len = sensor.fill_table_for_bench_with(n, args.bench_worst_argv);
         memory.insert("after_table_fill".into(), report::usage_json());

@@ -3,11 +3,13 @@
 use crate::alert::{alert_uuid, event_identity, Alert, ThresholdResult};
 use crate::config::EnvConfig;
 use crate::context::{ModelScanner, StreamContext};
+use crate::gate::{Gate, Live};
 use crate::history::{term_key, History, HistoryError};
 use crate::lazy::LazyEvent;
 use crate::screen::{Prepared, PreparedEvent, Screen, ScreenScratch};
 use crate::suppress::{Suppressor, Verdict};
 use crate::terms::combinations;
+use crate::wants::Shape;
 use foldhash::HashMap;
 use spawnguard_event::reader::BadRecord;
 use spawnguard_event::{Event, FieldPath};
@@ -176,6 +178,8 @@ struct Candidate {
 /// The detection engine. See the crate documentation.
 pub struct Engine {
     screen: Arc<Screen>,
+    /// Sequence rules with pending partial sequences (for [`Gate`]s).
+    live: Arc<Live>,
     rules: Vec<RuleRt>,
     history: History,
     learn: bool,
@@ -225,6 +229,7 @@ impl Engine {
         let mut context = StreamContext::new(procs, procs.div_ceil(2));
         context.scanner = config.scanner.clone();
         Engine {
+            live: Arc::new(Live::new(rules.len())),
             screen,
             stats: Stats {
                 rules: rts.iter().map(|r| r.stats.clone()).collect(),
@@ -253,6 +258,20 @@ impl Engine {
     /// The shareable screening half, for worker threads.
     pub fn screen(&self) -> Arc<Screen> {
         self.screen.clone()
+    }
+
+    /// A gate for events of `shape` whose `provided` fields a probe can tell before they are
+    /// built (see [`crate::gate`]). `rules` are those this engine was built from, in the same
+    /// order. The gate follows this engine's pending sequences: ask it about an event only once
+    /// the engine has seen every event before it.
+    pub fn gate(&self, rules: &[LoadedRule], provided: &[&str], shape: &Shape<'_>) -> Gate {
+        Gate::new(
+            self.screen.clone(),
+            self.live.clone(),
+            rules,
+            provided,
+            shape,
+        )
     }
 
     /// One raw line (NDJSON record) from `source` = (file, line).
@@ -550,6 +569,7 @@ impl Engine {
             Kind::Sequence(m) => {
                 // Only the document of a pending event is read again (for the alert).
                 let matches = m.push(view, ts, event.retained());
+                self.live.set(ri, m.partials() > 0);
                 for sm in matches {
                     rt.stats.matched += 1;
                     if let Some(mut c) = sequence_candidate(ri, sm, learn) {
@@ -593,6 +613,7 @@ impl Engine {
                     rt.stats.matched += 1;
                     cands.extend(sequence_candidate(ri, sm, self.learn));
                 }
+                self.live.set(ri, m.partials() > 0);
             }
         }
     }
@@ -636,6 +657,7 @@ impl Engine {
                     rt.stats.matched += 1;
                     cands.extend(sequence_candidate(ri, sm, self.learn));
                 }
+                self.live.set(ri, m.partials() > 0);
                 self.stats.sequence_evicted += m.stats().evicted_cap;
             }
         }

@@ -12,7 +12,7 @@
 //! evaluator uses. So a rule whose key is absent from the event cannot match it.
 
 use foldhash::HashMap;
-use spawnguard_event::{Event, FieldPath, Value};
+use spawnguard_event::{Event, FieldPath, Probe, Value};
 use spawnguard_query::ir::Pred;
 use spawnguard_query::matcher::PatternKind;
 use spawnguard_query::value::{fold, Val};
@@ -128,13 +128,7 @@ impl KeyIndex {
 
     /// Sets in `out` (a bit set over rules) every rule that may match `ev`.
     pub fn candidates(&self, ev: &Event, out: &mut Vec<u64>) {
-        out.clear();
-        out.resize(self.keyed.len().div_ceil(64), 0);
-        for (i, k) in self.keyed.iter().enumerate() {
-            if !k {
-                out[i / 64] |= 1u64 << (i % 64);
-            }
-        }
+        self.unkeyed(out);
         for (path, map) in self.fields.iter().zip(&self.by_value) {
             for v in ev.values(path) {
                 let owned;
@@ -148,13 +142,65 @@ impl KeyIndex {
                         None => continue,
                     },
                 };
-                if let Some(rules) = map.get(&*text) {
-                    for &r in rules {
-                        if let Some(w) = out.get_mut(r as usize / 64) {
-                            *w |= 1u64 << (r % 64);
-                        }
-                    }
+                set_rules(map, &text, out);
+            }
+        }
+    }
+
+    /// [`KeyIndex::candidates`] from a probe's values, for an index [`KeyIndex::restricted`]
+    /// to the fields the probe provides.
+    pub fn candidates_probe(&self, probe: &dyn Probe, out: &mut Vec<u64>) {
+        self.unkeyed(out);
+        for (path, map) in self.fields.iter().zip(&self.by_value) {
+            probe.each(path.as_str(), &mut |v| set_rules(map, &fold(v), out));
+        }
+    }
+
+    /// Clears `out` to the rules that are not keyed (always candidates).
+    fn unkeyed(&self, out: &mut Vec<u64>) {
+        out.clear();
+        out.resize(self.keyed.len().div_ceil(64), 0);
+        for (i, k) in self.keyed.iter().enumerate() {
+            if !k {
+                out[i / 64] |= 1u64 << (i % 64);
+            }
+        }
+    }
+
+    /// The index over only the `provided` fields: a rule keyed (in any of its conditions) by
+    /// another field is no longer keyed, so it stays a candidate whatever the provided
+    /// fields hold. Candidates from such a restricted index are a superset of the full
+    /// index's on the same event.
+    pub fn restricted(&self, provided: &[&str]) -> KeyIndex {
+        let mut keyed = self.keyed.clone();
+        for (path, map) in self.fields.iter().zip(&self.by_value) {
+            if !provided.contains(&path.as_str()) {
+                for &r in map.values().flatten() {
+                    keyed[r as usize] = false;
                 }
+            }
+        }
+        let (fields, by_value) = self
+            .fields
+            .iter()
+            .zip(&self.by_value)
+            .filter(|(path, _)| provided.contains(&path.as_str()))
+            .map(|(path, map)| (path.clone(), map.clone()))
+            .unzip();
+        KeyIndex {
+            fields,
+            by_value,
+            keyed,
+        }
+    }
+}
+
+/// Sets in `out` the rules `map` keys by the folded value `text`.
+fn set_rules(map: &HashMap<String, Vec<u32>>, text: &str, out: &mut [u64]) {
+    if let Some(rules) = map.get(text) {
+        for &r in rules {
+            if let Some(w) = out.get_mut(r as usize / 64) {
+                *w |= 1u64 << (r % 64);
             }
         }
     }

@@ -57,16 +57,16 @@ pub struct Screen {
     /// Per rule: `None` = every category, else lowercase categories.
     categories: Vec<Option<Vec<String>>>,
     /// Rules per category, and rules wanting every category, as bit sets over rules.
-    by_category_bits: HashMap<String, Vec<u64>>,
-    any_category_bits: Vec<u64>,
+    pub(crate) by_category_bits: HashMap<String, Vec<u64>>,
+    pub(crate) any_category_bits: Vec<u64>,
     /// Per rule, conditions as trees over shared, memoised leaves: the event condition, or
     /// every stage (and `until`) of a sequence or sample — an event that matches none of
     /// them is not handed to the rule's matcher.
-    preds: Vec<Vec<Node>>,
-    leaves: Leaves,
-    keys: KeyIndex,
-    category_field: FieldPath,
-    observer: Observer,
+    pub(crate) preds: Vec<Vec<Node>>,
+    pub(crate) leaves: Leaves,
+    pub(crate) keys: KeyIndex,
+    pub(crate) category_field: FieldPath,
+    pub(crate) observer: Observer,
     timestamp_field: FieldPath,
     /// The fields any rule, the stream context or the stateful engine reads from an event
     /// before it becomes an alert: lines are parsed into this projection, and in full only

@@ -8,11 +8,13 @@
 
 pub mod flat;
 mod path;
+pub mod probe;
 pub mod project;
 pub mod reader;
 
 pub use flat::Flat;
 pub use path::FieldPath;
+pub use probe::Probe;
 pub use project::Projection;
 pub use serde_json::{Map, Number, Value};
 use smallvec::SmallVec;

@@ -7,9 +7,11 @@
 //! `process.Ext.args_truncated: true` marks argv cut at the kernel's capture limit.
 
 mod cache;
+pub mod probe;
 
 pub use cache::Fragments;
 use cache::{Const, Kind};
+pub use probe::{ExecProbe, EXEC_PROBE_FIELDS};
 
 use crate::host::HostInfo;
 use crate::raw::{ConnectRecord, FileRecord, CLASS_CREDENTIAL};

@@ -1,6 +1,6 @@
 //! The running sensor: drains the ring buffer, keeps the process table and hands out ECS events.
 
-use crate::ecs::{Builder, Fragments, Users};
+use crate::ecs::{self, Builder, ExecProbe, Fragments, Users};
 use crate::host::{boottime_ns, ns_to_ticks, HostInfo};
 use crate::latency::LatencyHistogram;
 use crate::loader::{self, Loaded};
@@ -9,7 +9,7 @@ use crate::procfs::{self, basename};
 use crate::raw::{self, Record};
 use crate::table::{ProcInfo, ProcTable};
 use crate::Error;
-use spawnguard_event::Event;
+use spawnguard_event::{Event, Probe};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
@@ -78,6 +78,9 @@ pub struct SensorStats {
     pub connects: u64,
     /// Events handed to the caller.
     pub events: u64,
+    /// Exec records whose event was not built because the exec gate turned it away (no rule
+    /// could want it; see [`Sensor::set_exec_gate`]). The table still took them.
+    pub execs_not_built: u64,
     /// Records the kernel could not put in the ring buffer (it was full).
     pub ringbuf_drops: u64,
     /// Records that could not be decoded.
@@ -109,7 +112,11 @@ pub struct Sensor {
     last_reap: Instant,
     last_batch: Instant,
     asleep: bool,
+    exec_gate: Option<ExecGate>,
 }
+
+/// Decides from a probe of an exec event (see [`crate::ecs::probe`]) whether to build it.
+pub type ExecGate = Box<dyn FnMut(&dyn Probe) -> bool + Send>;
 
 /// Longest sleep while idle (bounds the delay of a record that raced with going to sleep).
 const MAX_SLEEP: Duration = Duration::from_millis(20);
@@ -141,7 +148,15 @@ impl Sensor {
             last_reap: now,
             last_batch: now,
             asleep: false,
+            exec_gate: None,
         })
+    }
+
+    /// From now on, builds an exec event only when `gate` says yes to its probe, whose fields
+    /// are [`crate::ecs::EXEC_PROBE_FIELDS`]; the others are counted in
+    /// [`SensorStats::execs_not_built`]. The process table takes every exec either way.
+    pub fn set_exec_gate(&mut self, gate: ExecGate) {
+        self.exec_gate = Some(gate);
     }
 
     pub fn host(&self) -> &HostInfo {
@@ -177,13 +192,15 @@ impl Sensor {
     ) -> Result<usize, Error> {
         let deadline = Instant::now() + timeout;
         loop {
-            let n = self.drain(f);
+            let (records, n) = self.drain(f);
             if self.last_reap.elapsed() >= Duration::from_millis(100) {
                 self.table.reap(boottime_ns());
                 self.last_reap = Instant::now();
             }
             let now = Instant::now();
-            if n > 0 {
+            // Activity is records read, whether or not they became events (fork and exit
+            // records, execs the gate turned away): a storm of them is still a burst to poll.
+            if records > 0 {
                 self.last_batch = now;
                 if self.asleep {
                     self.loaded.set_asleep(false)?;
@@ -232,13 +249,15 @@ impl Sensor {
         Ok(())
     }
 
-    fn drain(&mut self, f: &mut dyn FnMut(Event, EventMeta)) -> usize {
-        let mut handed = 0;
+    /// Handles up to MAX_BATCH records; returns (records read, events handed to `f`).
+    fn drain(&mut self, f: &mut dyn FnMut(Event, EventMeta)) -> (usize, usize) {
+        let (mut records, mut handed) = (0, 0);
         for _ in 0..MAX_BATCH {
             let rec = match self.loaded.ring.next() {
                 Some(item) => raw::decode(&item),
                 None => break,
             };
+            records += 1;
             let received_ns = boottime_ns();
             match rec {
                 Ok(rec) => {
@@ -263,7 +282,7 @@ impl Sensor {
                 Err(_) => self.stats.decode_errors += 1,
             }
         }
-        handed
+        (records, handed)
     }
 
     /// The table entry for a record's process, read from /proc if the table lacks it.
@@ -309,9 +328,9 @@ impl Sensor {
                 }
                 let ticks = ns_to_ticks(e.hdr.start_boottime);
                 let key = (e.hdr.pid, ticks);
-                let existing = self.table.get(key).cloned();
-                let parent = existing
-                    .as_ref()
+                let parent = self
+                    .table
+                    .get(key)
                     .and_then(|p| p.parent)
                     .or_else(|| self.table.by_pid(e.hdr.ppid).map(|p| p.key()));
                 let name: &str = if e.executable.is_empty() {
@@ -338,10 +357,31 @@ impl Sensor {
                 };
                 let argc = (e.argc as usize).max(e.args.len());
                 p.set_args(&e.args, argc);
-                self.table.insert(p.clone());
+                // The probe and the document both see the table as it is before this entry
+                // goes in (its insertion may evict an old one).
+                if let Some(gate) = self.exec_gate.as_mut() {
+                    let b = Builder {
+                        host: &self.host,
+                        users: &self.users,
+                        table: &self.table,
+                        fragments: None,
+                    };
+                    let probe = ExecProbe {
+                        builder: &b,
+                        shape: &ecs::EXEC,
+                        p: &p,
+                        args: &e.args,
+                    };
+                    if !gate(&probe) {
+                        self.stats.execs_not_built += 1;
+                        self.table.insert(p);
+                        return None;
+                    }
+                }
                 let ev = self
                     .builder()
                     .exec(e.hdr.ktime_ns, &p, &e.args, argc, e.args_truncated);
+                self.table.insert(p);
                 Some((ev, EventKind::Exec, e.hdr.pid))
             }
             Record::Fork(fk) => {

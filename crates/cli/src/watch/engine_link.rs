@@ -4,7 +4,7 @@
 use crate::hunt::{read_env_config, summarise_load};
 use anyhow::Context;
 use spawnguard_engine::wants::rules_want;
-use spawnguard_engine::{Engine, EngineConfig, EngineError, EnvConfig};
+use spawnguard_engine::{Engine, EngineConfig, EngineError, EnvConfig, Gate};
 use spawnguard_sensor::ecs;
 use std::path::{Path, PathBuf};
 
@@ -19,6 +19,9 @@ pub struct Built {
     /// sensor does not build them (unless `--emit-events` asks for every event).
     pub wants_forks: bool,
     pub wants_exits: bool,
+    /// Decides from a probe of an exec event whether any rule could want it (see
+    /// `spawnguard_engine::gate`): the sensor builds only those.
+    pub exec_gate: Gate,
 }
 
 /// Loads the rules (`dirs`, or the shipped ones), prints the load summary to standard error and
@@ -67,6 +70,7 @@ pub fn build(
         .map(|r| (r.rule.name.clone(), r.rule.rule_id.clone()))
         .collect();
     Ok(Built {
+        exec_gate: engine.gate(&report.rules, ecs::EXEC_PROBE_FIELDS, &ecs::EXEC.fields()),
         wants_forks: rules_want(&report.rules, &ecs::FORK.fields()),
         wants_exits: rules_want(&report.rules, &ecs::EXIT.fields()),
         rule_count: report.rules.len(),

@@ -63,7 +63,7 @@ fn pct(h: &LatencyHistogram, p: f64) -> String {
 pub fn line(s: &SensorStats, c: &Counts, alert_latency: &LatencyHistogram) -> String {
     let u = usage();
     format!(
-        "events={} (exec={} fork={} exit={} file={} net={}) alerts={} suppressed={} learned={}{} \
+        "events={} (exec={} fork={} exit={} file={} net={}; execs not built={}) alerts={} suppressed={} learned={}{} \
          ringbuf_drops={} argv_truncations={} path_truncations={} table_evictions={} table_argv_cut={} decode_errors={} \
          table={}/{} kernel→user latency p50={} p99={} exec→alert p50={} p99={} cpu={:.2}s rss={}KiB \
          peak_rss={}KiB",
@@ -73,6 +73,7 @@ pub fn line(s: &SensorStats, c: &Counts, alert_latency: &LatencyHistogram) -> St
         s.exits,
         s.files,
         s.connects,
+        s.execs_not_built,
         c.alerts,
         c.suppressed,
         c.learned,
@@ -106,7 +107,7 @@ pub fn json(
     serde_json::json!({
         "wall_s": wall.as_secs_f64(),
         "events": s.events, "execs": s.execs, "forks": s.forks, "exits": s.exits,
-        "files": s.files, "connects": s.connects,
+        "files": s.files, "connects": s.connects, "execs_not_built": s.execs_not_built,
         "ringbuf_drops": s.ringbuf_drops, "decode_errors": s.decode_errors,
         "argv_truncations": s.argv_truncations, "path_truncations": s.path_truncations,
         "table_evictions": s.table_evictions, "table_argv_cut": s.table_argv_cut, "table_len": s.table_len, "table_capacity": s.table_capacity,
