@@ -83,6 +83,8 @@ pub struct KeyIndex {
     by_value: Vec<HashMap<String, Vec<u32>>>,
     /// Per rule: whether it is keyed (else it is always a candidate).
     keyed: Vec<bool>,
+    /// The rules that are not keyed, as a bit set over rules.
+    unkeyed: Vec<u64>,
 }
 
 impl KeyIndex {
@@ -118,6 +120,12 @@ impl KeyIndex {
                 }
             }
         }
+        ix.unkeyed = vec![0u64; ix.keyed.len().div_ceil(64)];
+        for (i, k) in ix.keyed.iter().enumerate() {
+            if !k {
+                ix.unkeyed[i / 64] |= 1u64 << (i % 64);
+            }
+        }
         ix
     }
 
@@ -129,32 +137,34 @@ impl KeyIndex {
     /// Sets in `out` (a bit set over rules) every rule that may match `ev`.
     pub fn candidates(&self, ev: &Event, out: &mut Vec<u64>) {
         out.clear();
-        out.resize(self.keyed.len().div_ceil(64), 0);
-        for (i, k) in self.keyed.iter().enumerate() {
-            if !k {
-                out[i / 64] |= 1u64 << (i % 64);
+        out.extend_from_slice(&self.unkeyed);
+        for (path, map) in self.fields.iter().zip(&self.by_value) {
+            match ev.values_slice(path) {
+                Some(vs) => vs.iter().for_each(|v| mark_value(map, v, out)),
+                None => ev.values(path).iter().for_each(|v| mark_value(map, v, out)),
             }
         }
-        for (path, map) in self.fields.iter().zip(&self.by_value) {
-            for v in ev.values(path) {
-                let owned;
-                let text = match v {
-                    Value::String(s) => fold(s),
-                    other => match Val::from_json(other).to_text() {
-                        Some(t) => {
-                            owned = fold(&t).into_owned();
-                            std::borrow::Cow::Borrowed(owned.as_str())
-                        }
-                        None => continue,
-                    },
-                };
-                if let Some(rules) = map.get(&*text) {
-                    for &r in rules {
-                        if let Some(w) = out.get_mut(r as usize / 64) {
-                            *w |= 1u64 << (r % 64);
-                        }
-                    }
-                }
+    }
+}
+
+/// Sets in `out` the rules keyed on value `v` of a field (`map`: that field's index).
+#[inline]
+fn mark_value(map: &HashMap<String, Vec<u32>>, v: &Value, out: &mut [u64]) {
+    let owned;
+    let text = match v {
+        Value::String(s) => fold(s),
+        other => match Val::from_json(other).to_text() {
+            Some(t) => {
+                owned = fold(&t).into_owned();
+                std::borrow::Cow::Borrowed(owned.as_str())
+            }
+            None => return,
+        },
+    };
+    if let Some(rules) = map.get(&*text) {
+        for &r in rules {
+            if let Some(w) = out.get_mut(r as usize / 64) {
+                *w |= 1u64 << (r % 64);
             }
         }
     }

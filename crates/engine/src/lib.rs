@@ -19,6 +19,7 @@ mod engine;
 pub mod history;
 pub mod keyindex;
 pub mod lazy;
+mod procs;
 
 /// Example telemetry shipped with the project (`examples/telemetry/incident.ndjson`).
 pub mod example {
