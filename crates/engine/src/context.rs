@@ -1,6 +1,7 @@
 //! What the stream tells us beyond single events: process ancestry per host and the model
 //! files each process opened. Both are bounded (oldest entries evicted first).
 
+use crate::procs::{Proc, ProcBuilder, ProcTable, PARENT_ENTITY_ID};
 use foldhash::HashMap;
 use serde_json::{json, Value};
 use spawnguard_event::{Event, FieldPath};
@@ -119,7 +120,7 @@ impl Paths {
 #[derive(Debug, Clone)]
 pub struct Observation {
     host: String,
-    me: ProcInfo,
+    me: Proc,
     is_file: bool,
     /// A model file opened (path, time), for file events.
     model_file: Option<(String, Option<String>)>,
@@ -200,8 +201,8 @@ fn observation(paths: &Paths, ev: &Event) -> Option<Observation> {
     let host = s(ev, &paths.host_id)
         .or_else(|| s(ev, &paths.host_name))
         .unwrap_or_default();
-    let me = process_info(paths, ev);
-    me.entity_id.as_ref()?;
+    let me = proc_of(paths, ev);
+    me.entity_id()?;
     let is_file = ev
         .values(&paths.category)
         .iter()
@@ -221,6 +222,41 @@ fn observation(paths: &Paths, ev: &Event) -> Option<Observation> {
     })
 }
 
+/// [`process_info`], compact: the strings are copied once, into one allocation.
+fn proc_of(p: &Paths, ev: &Event) -> Proc {
+    let mut b = ProcBuilder::new();
+    b.field(|t| text_of(ev, &p.entity_id, t));
+    b.field(|t| text_of(ev, &p.name, t));
+    b.field(|t| text_of(ev, &p.executable, t));
+    b.field(|t| text_of(ev, &p.command_line, t) || args_of(ev, &p.args, t));
+    b.field(|t| text_of(ev, &p.user, t));
+    b.field(|t| text_of(ev, &p.parent_entity_id, t));
+    b.finish(ev.first(&p.pid).and_then(Value::as_i64))
+}
+
+/// Appends what [`s`] gives, if anything.
+fn text_of(ev: &Event, f: &FieldPath, out: &mut String) -> bool {
+    match ev.first(f) {
+        Some(Value::String(s)) => out.push_str(s),
+        Some(Value::Number(n)) => Proc::number(out, n),
+        _ => return false,
+    }
+    true
+}
+
+/// Appends the string arguments joined by spaces, as [`cmdline`] falls back to, if any.
+fn args_of(ev: &Event, args: &FieldPath, out: &mut String) -> bool {
+    let mut any = false;
+    for a in ev.values(args).iter().filter_map(|v| v.as_str()) {
+        if any {
+            out.push(' ');
+        }
+        out.push_str(a);
+        any = true;
+    }
+    any
+}
+
 fn process_info(p: &Paths, ev: &Event) -> ProcInfo {
     ProcInfo {
         entity_id: s(ev, &p.entity_id),
@@ -236,9 +272,7 @@ fn process_info(p: &Paths, ev: &Event) -> ProcInfo {
 /// Bounded per-host process cache and per-process model files.
 pub struct StreamContext {
     paths: Paths,
-    procs: HashMap<(String, String), ProcInfo>,
-    proc_order: VecDeque<(String, String)>,
-    max_procs: usize,
+    procs: ProcTable,
     files: HashMap<(String, String), Vec<ModelFile>>,
     file_order: VecDeque<(String, String)>,
     max_file_procs: usize,
@@ -277,9 +311,7 @@ impl StreamContext {
     pub fn new(max_procs: usize, max_file_procs: usize) -> StreamContext {
         StreamContext {
             paths: Paths::new(),
-            procs: HashMap::default(),
-            proc_order: VecDeque::new(),
-            max_procs,
+            procs: ProcTable::new(max_procs),
             files: HashMap::default(),
             file_order: VecDeque::new(),
             max_file_procs,
@@ -328,12 +360,12 @@ impl StreamContext {
             is_file,
             model_file,
         } = o;
-        let Some(eid) = me.entity_id.clone() else {
+        let Some(eid) = me.entity_id() else {
             return;
         };
         if is_file {
             if let Some((path, opened_at)) = model_file {
-                let key = (host.clone(), eid.clone());
+                let key = (host, eid.to_string());
                 if !self.files.contains_key(&key) {
                     if self.file_order.len() >= self.max_file_procs {
                         if let Some(old) = self.file_order.pop_front() {
@@ -349,19 +381,7 @@ impl StreamContext {
             }
             return;
         }
-        let key = (host, eid);
-        match self.procs.get_mut(&key) {
-            Some(known) => merge(known, me),
-            None => {
-                if self.proc_order.len() >= self.max_procs {
-                    if let Some(old) = self.proc_order.pop_front() {
-                        self.procs.remove(&old);
-                    }
-                }
-                self.proc_order.push_back(key.clone());
-                self.procs.insert(key, me);
-            }
-        }
+        self.procs.learn(host, me);
     }
 
     /// The event's process ancestry, oldest first, ending with the event's process.
@@ -371,8 +391,8 @@ impl StreamContext {
         let mut chain = vec![me.clone()];
         let parent = self.parent_of(ev).map(|mut p| {
             if let Some(id) = &p.entity_id {
-                if let Some(known) = self.procs.get(&(host.clone(), id.clone())) {
-                    merge(&mut p, known.clone());
+                if let Some(known) = self.procs.get(&host, id) {
+                    merge(&mut p, known.info());
                 }
             }
             p
@@ -403,9 +423,9 @@ impl StreamContext {
                     continue;
                 }
                 visited.push(id.clone());
-                if let Some(known) = self.procs.get(&(host.clone(), id)) {
-                    next = known.parent_entity_id.clone();
-                    chain.push(known.clone());
+                if let Some(known) = self.procs.get(&host, &id) {
+                    next = known.get(PARENT_ENTITY_ID).map(str::to_string);
+                    chain.push(known.info());
                 }
             }
         }

@@ -200,6 +200,9 @@ pub struct Engine {
     /// Alerts waiting for the commit that makes their history durable, and since when.
     held: Vec<Alert>,
     held_since: Option<Instant>,
+    /// Events done with, kept to be dropped by the thread that made them (see
+    /// [`Engine::keep_trash`]); `None`: dropped here.
+    trash: Option<Vec<Arc<LazyEvent>>>,
 }
 
 const MINUTE_NS: i64 = 60_000_000_000;
@@ -252,7 +255,21 @@ impl Engine {
             hold_for: config.hold_alerts_for_commit,
             held: Vec::new(),
             held_since: None,
+            trash: None,
         }
+    }
+
+    /// From now on (`on`) keeps the events screened elsewhere, once done with, for
+    /// [`Engine::take_trash`] instead of dropping them: the thread that screened (and
+    /// allocated) them frees them faster, without cross-thread frees. `false` drops them
+    /// here again (and any kept).
+    pub fn keep_trash(&mut self, on: bool) {
+        self.trash = on.then(Vec::new);
+    }
+
+    /// The events kept since the last call (see [`Engine::keep_trash`]).
+    pub fn take_trash(&mut self) -> Vec<Arc<LazyEvent>> {
+        self.trash.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// The shareable screening half, for worker threads.
@@ -357,6 +374,7 @@ impl Engine {
             timestamp_ns,
             source,
             hits,
+            stages,
         } = pe;
         if let Some(o) = observation {
             self.context.apply(o);
@@ -381,7 +399,8 @@ impl Engine {
             let ri = ri as usize;
             let ts = self.event_time(ri, event.view());
             self.max_time = self.max_time.max(ts);
-            match self.rule_step(ri, &event, ts, &source, &mut cands) {
+            let matched = stages.iter().find(|(r, _)| *r as usize == ri).map(|s| s.1);
+            match self.rule_step(ri, &event, ts, &source, &mut cands, matched) {
                 Ok(c) => must_commit |= c,
                 Err(e) => eprintln!("spawnguard: history: {e}"),
             }
@@ -392,6 +411,9 @@ impl Engine {
             if let Some(a) = self.finish_candidate(c) {
                 out.push(a);
             }
+        }
+        if let Some(t) = &mut self.trash {
+            t.push(event);
         }
         if !out.is_empty() && self.history.pending() > 0 && must_commit {
             // An alert is about to be handed back: its terms must be durable first.
@@ -431,8 +453,8 @@ impl Engine {
             })
     }
 
-    /// Runs one rule on one event; returns whether history changed in a way an alert
-    /// depends on.
+    /// Runs one rule on one event (`matched`: a sequence's stage results from the screen);
+    /// returns whether history changed in a way an alert depends on.
     fn rule_step(
         &mut self,
         ri: usize,
@@ -440,6 +462,7 @@ impl Engine {
         ts: i64,
         source: &Option<(Arc<str>, u64)>,
         cands: &mut Vec<Candidate>,
+        matched: Option<u64>,
     ) -> Result<bool, HistoryError> {
         let learn = self.learn;
         let rt = &mut self.rules[ri];
@@ -568,7 +591,7 @@ impl Engine {
             }
             Kind::Sequence(m) => {
                 // Only the document of a pending event is read again (for the alert).
-                let matches = m.push(view, ts, event.retained());
+                let matches = m.push_matched(view, ts, event.retained(), matched);
                 self.live.set(ri, m.partials() > 0);
                 for sm in matches {
                     rt.stats.matched += 1;

@@ -83,6 +83,8 @@ pub struct KeyIndex {
     by_value: Vec<HashMap<String, Vec<u32>>>,
     /// Per rule: whether it is keyed (else it is always a candidate).
     keyed: Vec<bool>,
+    /// The rules that are not keyed, as a bit set over rules.
+    unkeyed: Vec<u64>,
 }
 
 impl KeyIndex {
@@ -118,6 +120,12 @@ impl KeyIndex {
                 }
             }
         }
+        ix.unkeyed = vec![0u64; ix.keyed.len().div_ceil(64)];
+        for (i, k) in ix.keyed.iter().enumerate() {
+            if !k {
+                ix.unkeyed[i / 64] |= 1u64 << (i % 64);
+            }
+        }
         ix
     }
 
@@ -128,21 +136,12 @@ impl KeyIndex {
 
     /// Sets in `out` (a bit set over rules) every rule that may match `ev`.
     pub fn candidates(&self, ev: &Event, out: &mut Vec<u64>) {
-        self.unkeyed(out);
+        out.clear();
+        out.extend_from_slice(&self.unkeyed);
         for (path, map) in self.fields.iter().zip(&self.by_value) {
-            for v in ev.values(path) {
-                let owned;
-                let text = match v {
-                    Value::String(s) => fold(s),
-                    other => match Val::from_json(other).to_text() {
-                        Some(t) => {
-                            owned = fold(&t).into_owned();
-                            std::borrow::Cow::Borrowed(owned.as_str())
-                        }
-                        None => continue,
-                    },
-                };
-                set_rules(map, &text, out);
+            match ev.values_slice(path) {
+                Some(vs) => vs.iter().for_each(|v| mark_value(map, v, out)),
+                None => ev.values(path).iter().for_each(|v| mark_value(map, v, out)),
             }
         }
     }
@@ -150,20 +149,10 @@ impl KeyIndex {
     /// [`KeyIndex::candidates`] from a probe's values, for an index [`KeyIndex::restricted`]
     /// to the fields the probe provides.
     pub fn candidates_probe(&self, probe: &dyn Probe, out: &mut Vec<u64>) {
-        self.unkeyed(out);
-        for (path, map) in self.fields.iter().zip(&self.by_value) {
-            probe.each(path.as_str(), &mut |v| set_rules(map, &fold(v), out));
-        }
-    }
-
-    /// Clears `out` to the rules that are not keyed (always candidates).
-    fn unkeyed(&self, out: &mut Vec<u64>) {
         out.clear();
-        out.resize(self.keyed.len().div_ceil(64), 0);
-        for (i, k) in self.keyed.iter().enumerate() {
-            if !k {
-                out[i / 64] |= 1u64 << (i % 64);
-            }
+        out.extend_from_slice(&self.unkeyed);
+        for (path, map) in self.fields.iter().zip(&self.by_value) {
+            probe.each(path.as_str(), &mut |v| mark_text(map, &fold(v), out));
         }
     }
 
@@ -187,16 +176,41 @@ impl KeyIndex {
             .filter(|(path, _)| provided.contains(&path.as_str()))
             .map(|(path, map)| (path.clone(), map.clone()))
             .unzip();
+        let mut unkeyed = vec![0u64; keyed.len().div_ceil(64)];
+        for (i, k) in keyed.iter().enumerate() {
+            if !k {
+                unkeyed[i / 64] |= 1u64 << (i % 64);
+            }
+        }
         KeyIndex {
             fields,
             by_value,
             keyed,
+            unkeyed,
         }
     }
 }
 
+/// Sets in `out` the rules keyed on value `v` of a field (`map`: that field's index).
+#[inline]
+fn mark_value(map: &HashMap<String, Vec<u32>>, v: &Value, out: &mut [u64]) {
+    let owned;
+    let text = match v {
+        Value::String(s) => fold(s),
+        other => match Val::from_json(other).to_text() {
+            Some(t) => {
+                owned = fold(&t).into_owned();
+                std::borrow::Cow::Borrowed(owned.as_str())
+            }
+            None => return,
+        },
+    };
+    mark_text(map, &text, out);
+}
+
 /// Sets in `out` the rules `map` keys by the folded value `text`.
-fn set_rules(map: &HashMap<String, Vec<u32>>, text: &str, out: &mut [u64]) {
+#[inline]
+fn mark_text(map: &HashMap<String, Vec<u32>>, text: &str, out: &mut [u64]) {
     if let Some(rules) = map.get(text) {
         for &r in rules {
             if let Some(w) = out.get_mut(r as usize / 64) {

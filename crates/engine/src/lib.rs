@@ -20,6 +20,7 @@ pub mod gate;
 pub mod history;
 pub mod keyindex;
 pub mod lazy;
+mod procs;
 
 /// Example telemetry shipped with the project (`examples/telemetry/incident.ndjson`).
 pub mod example {

@@ -10,6 +10,7 @@
 
 use crate::alert::Alert;
 use crate::engine::Engine;
+use crate::lazy::LazyEvent;
 use crate::screen::{Prepared, Screen, ScreenScratch};
 use spawnguard_event::reader::{BadRecord, RecordReader};
 use std::collections::BTreeMap;
@@ -146,14 +147,23 @@ fn read_batches(mut reader: RecordReader, tx: std::sync::mpsc::SyncSender<Batch>
     }
 }
 
+/// A batch's results: sequence number, results, bytes, and the worker that made them.
+type Done = (u64, Vec<Prepared>, u64, usize);
+
 fn work(
     screen: Arc<Screen>,
     file: Arc<str>,
     rx: Arc<Mutex<Receiver<Batch>>>,
-    tx: std::sync::mpsc::SyncSender<(u64, Vec<Prepared>, u64)>,
+    tx: std::sync::mpsc::SyncSender<Done>,
+    (me, trash): (usize, Receiver<Vec<Arc<LazyEvent>>>),
 ) {
     let mut scratch = ScreenScratch::default();
     loop {
+        // Events this worker screened that the engine is done with: freed here, where
+        // they were allocated.
+        while let Ok(t) = trash.try_recv() {
+            drop(t);
+        }
         let batch = {
             let Ok(guard) = rx.lock() else { return };
             match guard.recv() {
@@ -172,7 +182,7 @@ fn work(
                 }
             })
             .collect();
-        if tx.send((batch.seq, prepared, bytes)).is_err() {
+        if tx.send((batch.seq, prepared, bytes, me)).is_err() {
             return;
         }
     }
@@ -189,34 +199,44 @@ fn run_threaded(
     let file: Arc<str> = Arc::from(reader.name());
     let (btx, brx) = sync_channel::<Batch>(threads * 2);
     let brx = Arc::new(Mutex::new(brx));
-    let (rtx, rrx) = sync_channel::<(u64, Vec<Prepared>, u64)>(threads * 2);
+    let (rtx, rrx) = sync_channel::<Done>(threads * 2);
+    engine.keep_trash(true);
     std::thread::scope(|s| {
         s.spawn(move || read_batches(reader, btx));
-        for _ in 0..threads {
+        let mut trash = Vec::new();
+        for me in 0..threads {
             let (screen, file, brx, rtx) = (screen.clone(), file.clone(), brx.clone(), rtx.clone());
-            s.spawn(move || work(screen, file, brx, rtx));
+            let (ttx, trx) = sync_channel::<Vec<Arc<LazyEvent>>>(threads * 4);
+            trash.push(ttx);
+            s.spawn(move || work(screen, file, brx, rtx, (me, trx)));
         }
         drop(rtx);
         let mut next = 0u64;
-        let mut held: BTreeMap<u64, (Vec<Prepared>, u64)> = BTreeMap::new();
-        for (seq, prepared, bytes) in rrx.iter() {
-            held.insert(seq, (prepared, bytes));
-            while let Some((prepared, bytes)) = held.remove(&next) {
+        let mut held: BTreeMap<u64, (Vec<Prepared>, u64, usize)> = BTreeMap::new();
+        for (seq, prepared, bytes, by) in rrx.iter() {
+            held.insert(seq, (prepared, bytes, by));
+            while let Some((prepared, bytes, by)) = held.remove(&next) {
                 for p in prepared {
                     emit(engine, p, out);
+                }
+                // Back to the worker that made them (dropped here if it is behind).
+                if let Some(t) = trash.get(by) {
+                    let _ = t.try_send(engine.take_trash());
                 }
                 progress(bytes);
                 next += 1;
             }
         }
+        drop(trash);
         // Anything left (cannot happen unless a worker died): process in order anyway.
-        for (_, (prepared, bytes)) in std::mem::take(&mut held) {
+        for (_, (prepared, bytes, _)) in std::mem::take(&mut held) {
             for p in prepared {
                 emit(engine, p, out);
             }
             progress(bytes);
         }
     });
+    engine.keep_trash(false);
 }
 
 /// The parse-only baseline: read every record and parse it, nothing else. Returns

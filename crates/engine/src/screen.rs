@@ -21,6 +21,7 @@ use spawnguard_query::ir::{CmpOp, Literal, Pred};
 use spawnguard_query::matcher::PatternKind;
 use spawnguard_query::prefilter::{Prefilter, Req, Scratch};
 use spawnguard_query::query::timestamp_ns;
+use spawnguard_query::QueryKind;
 use spawnguard_rules::LoadedRule;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -50,6 +51,10 @@ pub struct PreparedEvent {
     /// Rules (indices) whose event condition matched, or sequence/sample rules that may
     /// care about this event.
     pub hits: Vec<u32>,
+    /// For the sequence rules among `hits`: which of their conditions matched (bit `i`:
+    /// stage `i` as written, then `until`), so that the sequence matcher does not evaluate
+    /// them again (see `SequenceMatcher::push_matched`).
+    pub stages: Vec<(u32, u64)>,
 }
 
 pub struct Screen {
@@ -63,6 +68,9 @@ pub struct Screen {
     /// every stage (and `until`) of a sequence or sample — an event that matches none of
     /// them is not handed to the rule's matcher.
     pub(crate) preds: Vec<Vec<Node>>,
+    /// Per rule: a sequence whose conditions (at most 64) are all evaluated for
+    /// [`PreparedEvent::stages`].
+    staged: Vec<bool>,
     pub(crate) leaves: Leaves,
     pub(crate) keys: KeyIndex,
     pub(crate) category_field: FieldPath,
@@ -178,6 +186,11 @@ impl Screen {
             preds.push(conds.iter().map(|p| leaves.build(p)).collect());
         }
         let conds: Vec<Vec<&Pred>> = rules.iter().map(|r| r.query.conditions()).collect();
+        let staged = rules
+            .iter()
+            .zip(&conds)
+            .map(|(r, c)| matches!(r.query.kind, QueryKind::Sequence(_)) && c.len() <= 64)
+            .collect();
         let keys = KeyIndex::new(&conds);
         let mut by_category: HashMap<String, Vec<u32>> = HashMap::default();
         let mut any_category = Vec::new();
@@ -214,6 +227,7 @@ impl Screen {
                 .collect(),
             any_category_bits: rule_bits(&any_category, rules.len()),
             preds,
+            staged,
             leaves,
             keys,
             category_field: FieldPath::new(category_field),
@@ -269,11 +283,13 @@ impl Screen {
             }
             self.prefilter
                 .mark_texts(&scratch.texts, &mut scratch.prefilter);
+            let mut stages = Vec::new();
             let hits = self.hits(
                 &ev,
                 Some(&scratch.prefilter),
                 &mut scratch.memo,
                 &mut scratch.bits,
+                &mut stages,
             );
             // A rule that matched needed its requirement; otherwise ask whether any other
             // requirement (another category's rule, the stream context) holds.
@@ -285,6 +301,7 @@ impl Screen {
                 Some(bytes),
                 Some((file.clone(), line)),
                 hits,
+                stages,
             ));
         }
         // Not projectable (a search hit's `_source`, control bytes, a syntax error, or no
@@ -332,18 +349,20 @@ impl Screen {
         memo: &mut Memo,
         bits: &mut Bits,
     ) -> PreparedEvent {
-        let hits = self.hits(&ev, scanned, memo, bits);
-        self.prepared(ev, raw, source, hits)
+        let mut stages = Vec::new();
+        let hits = self.hits(&ev, scanned, memo, bits, &mut stages);
+        self.prepared(ev, raw, source, hits, stages)
     }
 
     /// Rules (indices, ascending) whose condition matched the event, or sequence/sample
-    /// rules with a stage it matched.
+    /// rules with a stage it matched; and in `stages`, the sequence rules' stage results.
     fn hits(
         &self,
         ev: &Event,
         scanned: Option<&Scratch>,
         memo: &mut Memo,
         bits: &mut Bits,
+        stages: &mut Vec<(u32, u64)>,
     ) -> Vec<u32> {
         memo.reset(&self.leaves);
         // Candidates: rules of the event's categories (or of every category), whose required
@@ -390,7 +409,19 @@ impl Screen {
                 let Some(conds) = self.preds.get(i) else {
                     continue;
                 };
-                if conds.iter().any(|p| p.matches(ev, &self.leaves, memo)) {
+                if self.staged.get(i).copied().unwrap_or(false) {
+                    // Every stage, for the matcher (which would evaluate them otherwise).
+                    let mut matched = 0u64;
+                    for (k, p) in conds.iter().enumerate() {
+                        if p.matches(ev, &self.leaves, memo) {
+                            matched |= 1 << k;
+                        }
+                    }
+                    if matched != 0 {
+                        hits.push(i as u32);
+                        stages.push((i as u32, matched));
+                    }
+                } else if conds.iter().any(|p| p.matches(ev, &self.leaves, memo)) {
                     hits.push(i as u32);
                 }
             }
@@ -404,6 +435,7 @@ impl Screen {
         raw: Option<&[u8]>,
         source: Option<(Arc<str>, u64)>,
         hits: Vec<u32>,
+        stages: Vec<(u32, u64)>,
     ) -> PreparedEvent {
         let observation = self.observer.observe(&ev);
         let timestamp_ns = ev.first(&self.timestamp_field).and_then(timestamp_ns);
@@ -416,6 +448,7 @@ impl Screen {
             timestamp_ns,
             source,
             hits,
+            stages,
         }
     }
 }

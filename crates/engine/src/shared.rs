@@ -130,35 +130,19 @@ impl Leaves {
         };
         // A projection's values as they are stored; a whole document's collected as
         // references (never copied).
-        let collected = match ev.values_slice(&g.field) {
-            Some(v) => v.iter().collect::<spawnguard_event::Values>(),
-            None => ev.values(&g.field),
-        };
-        let vals: &[&Value] = &collected;
-        let state = if vals.is_empty() {
-            GROUP_NULL
-        } else {
-            GROUP_DONE
+        let empty = match ev.values_slice(&g.field) {
+            Some(vs) => {
+                vs.iter().for_each(|v| g.mark(v, memo));
+                vs.is_empty()
+            }
+            None => {
+                let vs = ev.values(&g.field);
+                vs.iter().for_each(|v| g.mark(v, memo));
+                vs.is_empty()
+            }
         };
         if let Some(s) = memo.g.get_mut(gi as usize) {
-            *s = state;
-        }
-        for &v in vals {
-            let text: Cow<str> = match v {
-                Value::String(s) => Cow::Borrowed(s.as_str()),
-                other => match Val::from_json(other).to_text() {
-                    Some(t) => Cow::Owned(t.into_owned()),
-                    None => continue,
-                },
-            };
-            let key = if g.ci { fold(&text) } else { text };
-            if let Some(ls) = g.by_value.get(&*key) {
-                for &l in ls {
-                    if let Some(slot) = memo.v.get_mut(l as usize) {
-                        *slot = 2;
-                    }
-                }
-            }
+            *s = if empty { GROUP_NULL } else { GROUP_DONE };
         }
     }
 
@@ -172,6 +156,28 @@ impl Leaves {
         match memo.g.get(gi as usize).copied().unwrap_or(0) {
             GROUP_NULL => None,
             _ => Some(memo.v.get(i).copied() == Some(2)),
+        }
+    }
+}
+
+impl Group {
+    /// Sets true in `memo` the leaves that value `v` of the group's field makes true.
+    #[inline]
+    fn mark(&self, v: &Value, memo: &mut Memo) {
+        let text: Cow<str> = match v {
+            Value::String(s) => Cow::Borrowed(s.as_str()),
+            other => match Val::from_json(other).to_text() {
+                Some(t) => Cow::Owned(t.into_owned()),
+                None => return,
+            },
+        };
+        let key = if self.ci { fold(&text) } else { text };
+        if let Some(ls) = self.by_value.get(&*key) {
+            for &l in ls {
+                if let Some(slot) = memo.v.get_mut(l as usize) {
+                    *slot = 2;
+                }
+            }
         }
     }
 }

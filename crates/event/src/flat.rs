@@ -19,6 +19,8 @@ pub struct Slots {
     names: Vec<Box<str>>,
     /// Per slot: whether [`Flat::texts`] includes it.
     text: Vec<bool>,
+    /// The slots [`Flat::texts`] includes, ascending.
+    text_slots: Vec<u32>,
 }
 
 const NONE: u32 = u32::MAX;
@@ -37,6 +39,7 @@ impl Slots {
             by_id,
             names: fields.to_vec(),
             text: vec![true; fields.len()],
+            text_slots: (0..fields.len() as u32).collect(),
         }
     }
 
@@ -50,6 +53,9 @@ impl Slots {
                 }
             }
         }
+        self.text_slots = (0..self.text.len() as u32)
+            .filter(|&s| self.text.get(s as usize).copied().unwrap_or(false))
+            .collect();
     }
 
     #[inline]
@@ -79,9 +85,14 @@ pub struct Flat {
     slots: Arc<Slots>,
     /// The leaves' values, sorted by (slot, order, seq): each a scalar or an object.
     values: Box<[Value]>,
-    /// The leaves' slots, in the same order: lookups search this (a few cache lines) rather
-    /// than the values themselves.
-    keys: Box<[u32]>,
+    /// Per slot, where its values start in `values` (one more entry, `values.len()`, at the
+    /// end): a field's values are found by two loads.
+    starts: Box<[u32]>,
+}
+
+thread_local! {
+    /// Per-thread buffer of [`Flat::new`]: the spelling order of each placed value.
+    static ORDERS: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl PartialEq for Flat {
@@ -92,14 +103,67 @@ impl PartialEq for Flat {
 
 impl Flat {
     /// Takes the leaves out of `scratch` (left empty, its capacity kept for the next record).
+    /// The leaves come in document order (`seq` ascending): a counting sort by slot keeps
+    /// that order within a slot, and a slot whose leaves were spelled in different orders
+    /// (rare: one field spelled both nested and dotted) is then sorted by spelling order.
     pub(crate) fn new(slots: Arc<Slots>, scratch: &mut Vec<Leaf>) -> Flat {
-        scratch.sort_unstable_by_key(|l| (l.slot, l.order, l.seq));
-        let keys = scratch.iter().map(|l| l.slot).collect();
-        let values = scratch.drain(..).map(|l| l.value).collect();
+        debug_assert!(scratch.windows(2).all(|w| w[0].seq < w[1].seq));
+        let n = slots.names.len();
+        let m = scratch.len();
+        // starts[s] counts slot s, then becomes where slot s begins.
+        let mut starts = vec![0u32; n + 1];
+        let mut kept = 0usize;
+        for l in scratch.iter() {
+            if let Some(c) = starts
+                .get_mut(l.slot as usize)
+                .filter(|_| (l.slot as usize) < n)
+            {
+                *c += 1;
+                kept += 1;
+            }
+        }
+        let mut sum = 0u32;
+        for c in starts.iter_mut() {
+            let here = *c;
+            *c = sum;
+            sum += here;
+        }
+        let mut values = vec![Value::Null; kept];
+        ORDERS.with(|cell| {
+            let orders = &mut *cell.borrow_mut();
+            orders.clear();
+            orders.resize(kept, 0);
+            for l in scratch.drain(..) {
+                let s = l.slot as usize;
+                if s >= n {
+                    continue;
+                }
+                // starts[s] is the next free place of slot s until all are placed.
+                let Some(d) = starts.get_mut(s).map(|c| {
+                    *c += 1;
+                    *c as usize - 1
+                }) else {
+                    continue;
+                };
+                if let (Some(v), Some(o)) = (values.get_mut(d), orders.get_mut(d)) {
+                    *v = l.value;
+                    *o = l.order;
+                }
+            }
+            // Each starts[s] is now where slot s ends, i.e. where s + 1 begins: shift.
+            for s in (1..=n).rev() {
+                starts[s] = starts[s - 1];
+            }
+            if let Some(first) = starts.first_mut() {
+                *first = 0;
+            }
+            sort_by_order(&starts, &mut values, orders);
+        });
+        debug_assert!(m >= kept);
         Flat {
             slots,
-            values,
-            keys,
+            values: values.into_boxed_slice(),
+            starts: starts.into_boxed_slice(),
         }
     }
 
@@ -109,9 +173,21 @@ impl Flat {
         let Some(slot) = self.slots.slot(path) else {
             return &[];
         };
-        let lo = self.keys.partition_point(|&k| k < slot);
-        let n = self.keys[lo..].partition_point(|&k| k == slot);
-        self.values.get(lo..lo + n).unwrap_or(&[])
+        let slot = slot as usize;
+        match (self.starts.get(slot), self.starts.get(slot + 1)) {
+            (Some(&a), Some(&b)) => self.values.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// Each slot with its values, in slot order.
+    fn by_slot(&self) -> impl Iterator<Item = (usize, &[Value])> {
+        self.starts.windows(2).enumerate().map(|(s, w)| {
+            (
+                s,
+                self.values.get(w[0] as usize..w[1] as usize).unwrap_or(&[]),
+            )
+        })
     }
 
     pub(crate) fn collect<'a>(&'a self, path: &FieldPath, out: &mut Values<'a>) {
@@ -130,18 +206,22 @@ impl Flat {
     /// `spawnguard_query::prefilter`; objects never pass a string test). Only the fields
     /// given to [`crate::Projection::with_text_fields`], if it was called.
     pub fn texts(&self, out: &mut Vec<u8>) {
-        for (slot, v) in self.keys.iter().zip(self.values.iter()) {
-            if !self.slots.text.get(*slot as usize).copied().unwrap_or(true) {
-                continue;
-            }
-            let t: &str = match v {
-                Value::String(s) => s,
-                Value::Bool(true) => "true",
-                Value::Bool(false) => "false",
-                _ => continue,
+        for &slot in &self.slots.text_slots {
+            let slot = slot as usize;
+            let vs = match (self.starts.get(slot), self.starts.get(slot + 1)) {
+                (Some(&a), Some(&b)) => self.values.get(a as usize..b as usize).unwrap_or(&[]),
+                _ => &[],
             };
-            out.extend_from_slice(t.as_bytes());
-            out.push(0);
+            for v in vs {
+                let t: &str = match v {
+                    Value::String(s) => s,
+                    Value::Bool(true) => "true",
+                    Value::Bool(false) => "false",
+                    _ => continue,
+                };
+                out.extend_from_slice(t.as_bytes());
+                out.push(0);
+            }
         }
     }
 
@@ -158,11 +238,14 @@ impl Flat {
     /// value maps to it, one with several to an array of them): for display and tests.
     pub fn to_value(&self) -> Value {
         let mut map = serde_json::Map::new();
-        for (slot, value) in self.keys.iter().zip(self.values.iter()) {
+        for (slot, value) in self
+            .by_slot()
+            .flat_map(|(s, vs)| vs.iter().map(move |v| (s, v)))
+        {
             let name = self
                 .slots
                 .names
-                .get(*slot as usize)
+                .get(slot)
                 .map(|n| n.to_string())
                 .unwrap_or_default();
             match map.get_mut(&name) {
@@ -177,5 +260,31 @@ impl Flat {
             }
         }
         Value::Object(map)
+    }
+}
+
+/// Sorts the values of each slot whose values are not in spelling order by it (stable:
+/// document order among equals).
+fn sort_by_order(starts: &[u32], values: &mut [Value], orders: &[u64]) {
+    for w in starts.windows(2) {
+        let (a, b) = (w[0] as usize, w[1] as usize);
+        if b.saturating_sub(a) < 2 {
+            continue;
+        }
+        let (Some(vs), Some(os)) = (values.get_mut(a..b), orders.get(a..b)) else {
+            continue;
+        };
+        if os.windows(2).all(|o| o[0] <= o[1]) {
+            continue;
+        }
+        let mut items: Vec<(u64, Value)> = os
+            .iter()
+            .zip(vs.iter_mut())
+            .map(|(&o, v)| (o, v.take()))
+            .collect();
+        items.sort_by_key(|(o, _)| *o);
+        for (v, (_, item)) in vs.iter_mut().zip(items) {
+            *v = item;
+        }
     }
 }

@@ -18,7 +18,6 @@
 
 use crate::flat::{Flat, Leaf, Slots};
 use crate::Event;
-use foldhash::HashMap;
 use serde_json::{Number, Value};
 use smallvec::SmallVec;
 use std::borrow::Cow;
@@ -60,7 +59,9 @@ struct Node {
     /// The slot of the wanted field ending here, or [`NO_SLOT`].
     slot: u32,
     children: Vec<(Box<str>, u32)>,
-    index: Option<HashMap<Box<str>, u32>>,
+    /// For a node with many children: per [`bucket`] of a key, the positions in `children`
+    /// of the children whose key falls there.
+    index: Option<Box<[SmallVec<[u32; 2]>]>>,
 }
 
 impl Node {
@@ -113,7 +114,13 @@ impl Projection {
         }
         for node in &mut nodes {
             if node.children.len() > LINEAR_CHILDREN {
-                node.index = Some(node.children.iter().cloned().collect());
+                let mut ix = vec![SmallVec::new(); BUCKETS];
+                for (pos, (k, _)) in node.children.iter().enumerate() {
+                    if let Some(b) = ix.get_mut(bucket(k.as_bytes())) {
+                        b.push(pos as u32);
+                    }
+                }
+                node.index = Some(ix.into_boxed_slice());
             }
         }
         Projection {
@@ -148,7 +155,12 @@ impl Projection {
     fn child(&self, node: u32, seg: &str) -> Option<u32> {
         let n = self.nodes.get(node as usize)?;
         match &n.index {
-            Some(ix) => ix.get(seg).copied(),
+            Some(ix) => ix
+                .get(bucket(seg.as_bytes()))?
+                .iter()
+                .filter_map(|&pos| n.children.get(pos as usize))
+                .find(|(k, _)| &**k == seg)
+                .map(|(_, c)| *c),
             None => n
                 .children
                 .iter()
@@ -276,7 +288,7 @@ impl<'a> Scanner<'a> {
         let mut j = start;
         let mut escaped = false;
         loop {
-            let k = j + memchr::memchr2(b'"', b'\\', &self.b[j..])?;
+            let k = j + quote_or_backslash(self.b.get(j..)?)?;
             match self.b[k] {
                 b'"' => {
                     self.i = k + 1;
@@ -553,6 +565,30 @@ impl<'a> Scanner<'a> {
         self.depth -= 1;
         Some(())
     }
+}
+
+/// Buckets of a node's child index.
+const BUCKETS: usize = 256;
+
+/// A key's bucket in a child index: from its length and its first and last bytes, which
+/// tell most ECS field names apart (no hashing of the whole key).
+#[inline]
+fn bucket(k: &[u8]) -> usize {
+    let first = usize::from(k.first().copied().unwrap_or(0));
+    let last = usize::from(k.last().copied().unwrap_or(0));
+    (k.len().wrapping_mul(37) ^ first.wrapping_mul(7) ^ last.wrapping_mul(131)) % BUCKETS
+}
+
+/// Where the first `"` or `\\` is: keys and most values are short, so the first bytes are
+/// looked at one by one before a vectorised search of the rest.
+#[inline]
+fn quote_or_backslash(s: &[u8]) -> Option<usize> {
+    const SHORT: usize = 16;
+    if let Some(i) = s.iter().take(SHORT).position(|&c| c == b'"' || c == b'\\') {
+        return Some(i);
+    }
+    let rest = s.get(SHORT..)?;
+    memchr::memchr2(b'"', b'\\', rest).map(|i| i + SHORT)
 }
 
 /// The text of a string's raw content (between its quotes, no escapes).

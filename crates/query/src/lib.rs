@@ -15,6 +15,7 @@
 pub mod error;
 pub mod eval;
 pub mod functions;
+mod glob;
 pub mod ir;
 pub mod matcher;
 pub mod prefilter;

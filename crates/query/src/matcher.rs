@@ -9,6 +9,7 @@
 //! Wildcard patterns use `*` (any run) and `?` (one character); a backslash makes the next
 //! character literal, so parsers pass a literal `*` as `\*` and a literal `\` as `\\`.
 
+use crate::glob::Glob;
 use crate::value::fold;
 use aho_corasick::AhoCorasick;
 use foldhash::HashSet;
@@ -22,15 +23,6 @@ pub enum PatternKind {
     Wildcard,
     /// A regular expression that must match the whole string.
     Regex,
-}
-
-/// One wildcard pattern split at its `*`s into segments; `?` stands for one character.
-#[derive(Debug, Clone)]
-struct Glob {
-    /// Segments between stars; `None` in a segment is `?`.
-    segs: Vec<Vec<Option<char>>>,
-    anchored_start: bool,
-    anchored_end: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -222,57 +214,7 @@ fn classify(p: &str) -> Shape {
             _ => {}
         }
     }
-    Shape::Glob(Glob {
-        segs: inner,
-        anchored_start,
-        anchored_end,
-    })
-}
-
-impl Glob {
-    fn matches(&self, s: &str) -> bool {
-        let chars: Vec<char> = s.chars().collect();
-        let n = self.segs.len();
-        if n == 0 {
-            return true; // only stars (or empty pattern handled as exact)
-        }
-        let mut pos = 0usize;
-        for (i, seg) in self.segs.iter().enumerate() {
-            let first = i == 0;
-            let last = i + 1 == n;
-            if first && self.anchored_start {
-                if !seg_at(seg, &chars, 0) {
-                    return false;
-                }
-                pos = seg.len();
-                if last && self.anchored_end {
-                    return pos == chars.len();
-                }
-                continue;
-            }
-            if last && self.anchored_end {
-                if chars.len() < pos + seg.len() {
-                    return false;
-                }
-                return seg_at(seg, &chars, chars.len() - seg.len());
-            }
-            // Leftmost occurrence at or after pos.
-            match (pos..=chars.len().saturating_sub(seg.len())).find(|&at| seg_at(seg, &chars, at))
-            {
-                Some(at) if at + seg.len() <= chars.len() => pos = at + seg.len(),
-                _ => return false,
-            }
-        }
-        true
-    }
-}
-
-fn seg_at(seg: &[Option<char>], chars: &[char], at: usize) -> bool {
-    at + seg.len() <= chars.len()
-        && seg
-            .iter()
-            .zip(&chars[at..])
-            .all(|(p, c)| p.map(|p| p == *c).unwrap_or(true))
+    Shape::Glob(Glob::new(inner, anchored_start, anchored_end))
 }
 
 /// Escapes a literal string so that it can be passed as a wildcard pattern.

@@ -14,7 +14,9 @@
 
 use crate::ir::{CmpOp, Literal, Pred};
 use crate::matcher::PatternKind;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::{self, DFA};
+use aho_corasick::{Anchored, MatchKind, StartKind};
 use memchr::memmem;
 
 mod gate;
@@ -329,7 +331,8 @@ impl Compiled {
 /// Decides, for many queries at once, which of them a raw line could match.
 #[derive(Debug, Clone)]
 pub struct Prefilter {
-    ac: Option<AhoCorasick>,
+    /// Every literal, ASCII case ignored, as a DFA walked byte by byte (see [`mark_all`]).
+    ac: Option<DFA>,
     /// A fast first test, before the full automaton: each query's most selective literal
     /// among those it requires outright (chosen by sampling lines, see [`Scratch`]); a line
     /// containing none of the chosen literals matches no query. Only used when every query
@@ -407,12 +410,13 @@ impl Prefilter {
         let ac = if lits.is_empty() {
             None
         } else {
-            AhoCorasickBuilder::new()
+            // Every line is scanned for every literal (overlapping): a full DFA is the
+            // fastest automaton for that, and its size is bounded by the literal text.
+            dfa::Builder::new()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::Standard)
-                // Every line is scanned for every literal (overlapping): a full DFA is the
-                // fastest automaton for that, and its size is bounded by the literal text.
-                .kind(Some(AhoCorasickKind::DFA))
+                .start_kind(StartKind::Unanchored)
+                .prefilter(false)
                 .build(&lits)
                 .ok()
         };
@@ -565,12 +569,7 @@ impl Prefilter {
         scratch.seen.clear();
         scratch.seen.resize(self.n_lits.div_ceil(64), 0);
         if let Some(ac) = &self.ac {
-            for m in ac.find_overlapping_iter(line) {
-                let i = m.pattern().as_usize();
-                if let Some(w) = scratch.seen.get_mut(i / 64) {
-                    *w |= 1u64 << (i % 64);
-                }
-            }
+            mark_all(ac, line, &mut scratch.seen);
         }
         let mut n = 0;
         for (i, r) in self.reqs.iter().enumerate() {
@@ -633,12 +632,7 @@ impl Prefilter {
         }
         scratch.rejected = false;
         if let Some(ac) = &self.ac {
-            for m in ac.find_overlapping_iter(line) {
-                let i = m.pattern().as_usize();
-                if let Some(w) = scratch.seen.get_mut(i / 64) {
-                    *w |= 1u64 << (i % 64);
-                }
-            }
+            mark_all(ac, line, &mut scratch.seen);
         }
         true
     }
@@ -712,3 +706,32 @@ impl Prefilter {
 
 #[cfg(test)]
 mod tests;
+
+/// Sets the bit of every literal that occurs in `hay` (overlapping occurrences: all of them)
+/// in `seen`: one walk of the DFA, whose match states list every literal ending there.
+fn mark_all(dfa: &DFA, hay: &[u8], seen: &mut [u64]) {
+    let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+        return;
+    };
+    let mut mark = |sid| {
+        for k in 0..dfa.match_len(sid) {
+            let i = dfa.match_pattern(sid, k).as_usize();
+            if let Some(w) = seen.get_mut(i / 64) {
+                *w |= 1u64 << (i % 64);
+            }
+        }
+    };
+    if dfa.is_match(sid) {
+        mark(sid);
+    }
+    for &b in hay {
+        sid = dfa.next_state(Anchored::No, sid, b);
+        if dfa.is_special(sid) {
+            if dfa.is_match(sid) {
+                mark(sid);
+            } else if dfa.is_dead(sid) {
+                return;
+            }
+        }
+    }
+}

@@ -598,3 +598,87 @@ fn optional_join_keys_join_on_null() {
         eql_sequence(r#"sequence [any where tag == "a"] by ?k [any where tag == "b"] by k"#);
     assert_eq!(run(&staged, &evs), vec![vec![2, 4]]);
 }
+
+/// Stage results handed over by a caller that evaluated the conditions itself
+/// (`push_matched`, bit per stage as written, then `until`) give exactly what the matcher
+/// finds evaluating them: with `runs` (one condition feeding several flattened stages),
+/// missing stages in every place, and `until`.
+#[test]
+fn stage_results_handed_over_give_the_same_matches() {
+    let runs = |tags: &[&str], n: u32| Stage {
+        runs: n,
+        ..stage(tags)
+    };
+    let queries = [
+        seq(
+            &["k"],
+            Some(20),
+            vec![stage(&["a"]), stage(&["b", "a"]), stage(&["c"])],
+            None,
+        ),
+        seq(
+            &["k"],
+            Some(30),
+            vec![runs(&["a"], 2), stage(&["b"])],
+            Some(stage(&["u"])),
+        ),
+        seq(
+            &["k"],
+            Some(25),
+            vec![missing(&["m"]), stage(&["a"]), stage(&["b"])],
+            None,
+        ),
+        seq(
+            &["k"],
+            Some(25),
+            vec![stage(&["a"]), missing(&["m", "a"]), stage(&["b"])],
+            None,
+        ),
+        seq(
+            &["k"],
+            Some(15),
+            vec![stage(&["a"]), stage(&["b"]), missing(&["m"])],
+            None,
+        ),
+        seq(
+            &[],
+            None,
+            vec![stage(&["u", "a"]), runs(&["b"], 3)],
+            Some(stage(&["c", "u"])),
+        ),
+    ];
+    let tags = ["a", "b", "c", "m", "u", "x"];
+    let keys = [Some("k1"), Some("k2"), None];
+    let mut x: u64 = 0x2545f4914f6cdd1d;
+    let mut evs: Vec<(u64, i64, &str, Option<&str>)> = Vec::new();
+    for id in 1..=600u64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let t = tags[(x % tags.len() as u64) as usize];
+        let k = keys[((x >> 8) % keys.len() as u64) as usize];
+        evs.push((id, (id as i64) * 3 / 2 + ((x >> 16) % 3) as i64, t, k));
+    }
+    for q in &queries {
+        let mut conds: Vec<&Pred> = q.stages.iter().map(|s| &s.pred).collect();
+        conds.extend(q.until.iter().map(|u| &u.pred));
+        let mut plain = SequenceMatcher::new(q);
+        let mut handed = SequenceMatcher::new(q);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for e in &evs {
+            let ev = event(e);
+            let bits = conds
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.matches(&ev))
+                .fold(0u64, |acc, (i, _)| acc | 1 << i);
+            a.extend(plain.push(&ev, e.1 * S, e.0));
+            b.extend(handed.push_matched(&ev, e.1 * S, e.0, Some(bits)));
+        }
+        a.extend(plain.flush());
+        b.extend(handed.flush());
+        assert!(!a.is_empty(), "{q:?}: the timeline completes no sequence");
+        assert_eq!(a, b, "{q:?}");
+        assert_eq!(plain.stats(), handed.stats(), "{q:?}");
+    }
+}

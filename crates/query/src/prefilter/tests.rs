@@ -273,3 +273,55 @@ fn anchored_scan_of_texts_agrees_with_the_formulas() {
         }
     }
 }
+
+#[test]
+fn dfa_walk_marks_what_the_overlapping_search_finds() {
+    use aho_corasick::{AhoCorasickBuilder, MatchKind};
+    let lits = [
+        "sh",
+        "bash",
+        "/bin/",
+        "bin/sh",
+        "python",
+        "thon3",
+        "PY",
+        "a",
+        "aa",
+        "aaa",
+        "x.y",
+        "é",
+        "\u{e9}t\u{e9}",
+        "-c",
+        "curl",
+        "url",
+    ];
+    let dfa = aho_corasick::dfa::Builder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .start_kind(aho_corasick::StartKind::Unanchored)
+        .prefilter(false)
+        .build(lits)
+        .unwrap();
+    let ac = AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .build(lits)
+        .unwrap();
+    for hay in [
+        "",
+        "/BIN/BASH -c 'curl x.y'",
+        "aaaa",
+        "Python3\0thon3\0été",
+        "ÉTÉ été",
+        "shsh\0bin/s",
+        "zzz",
+    ] {
+        let mut seen = vec![0u64; 1];
+        super::mark_all(&dfa, hay.as_bytes(), &mut seen);
+        let mut want = vec![0u64; 1];
+        for m in ac.find_overlapping_iter(hay) {
+            want[0] |= 1 << m.pattern().as_usize();
+        }
+        assert_eq!(seen, want, "{hay:?}");
+    }
+}

@@ -153,6 +153,8 @@ pub(crate) struct Flat {
     /// Per key: `?field` (null allowed).
     pub optional: Vec<bool>,
     pub missing: bool,
+    /// Which stage of the query (before `runs` expansion) this is.
+    pub stage: usize,
 }
 
 /// Expands `with runs=N` into N copies of the stage, as Elasticsearch does, and prefixes
@@ -163,7 +165,7 @@ pub(crate) fn flatten(
     stages: &[Stage],
 ) -> Vec<Flat> {
     let mut out = Vec::new();
-    for st in stages {
+    for (stage, st) in stages.iter().enumerate() {
         let mut keys = shared.to_vec();
         keys.extend(st.by.iter().cloned());
         let mut optional: Vec<bool> = (0..shared.len())
@@ -176,6 +178,7 @@ pub(crate) fn flatten(
                 keys: keys.clone(),
                 optional: optional.clone(),
                 missing: st.missing,
+                stage,
             });
         }
     }

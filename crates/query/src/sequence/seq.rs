@@ -131,6 +131,8 @@ pub struct SequenceMatcher<T> {
     /// Indices of the missing stages and where each sits.
     missing: Vec<(usize, Place)>,
     until: Option<Flat>,
+    /// How many stages the query wrote (before `runs` expansion).
+    n_query: usize,
     maxspan: i64,
     cfg: SequenceConfig,
     states: HashMap<Key, KeyState<T>>,
@@ -174,6 +176,7 @@ impl<T: Clone> SequenceMatcher<T> {
             positives,
             missing,
             until,
+            n_query: seq.stages.len(),
             maxspan: seq.maxspan_ns.unwrap_or(i64::MAX),
             cfg,
             states: HashMap::default(),
@@ -208,6 +211,26 @@ impl<T: Clone> SequenceMatcher<T> {
     /// Feeds one event (at time `ts_ns`) and returns the sequences it completes, plus any
     /// held-back sequence whose trailing window has now passed.
     pub fn push(&mut self, ev: &Event, ts_ns: i64, item: T) -> Vec<SequenceMatch<T>> {
+        self.push_matched(ev, ts_ns, item, None)
+    }
+
+    /// [`SequenceMatcher::push`] for a caller that has evaluated the query's stage conditions
+    /// already: bit `i` of `matched` says whether stage `i` of the query (as written, before
+    /// `runs` expansion) matched the event, and the bit after the last stage whether `until`
+    /// did. `None` (or a query of more than 63 stages) evaluates them here.
+    pub fn push_matched(
+        &mut self,
+        ev: &Event,
+        ts_ns: i64,
+        item: T,
+        matched: Option<u64>,
+    ) -> Vec<SequenceMatch<T>> {
+        let n_query = self.n_query;
+        let matched = matched.filter(|_| n_query < 64);
+        let stage_matches = |st: &super::Flat| match matched {
+            Some(bits) => bits >> st.stage & 1 == 1,
+            None => st.pred.matches(ev),
+        };
         self.pos += 1;
         self.stats.pushed += 1;
         let pos = self.pos;
@@ -225,7 +248,7 @@ impl<T: Clone> SequenceMatcher<T> {
         // Missing-stage events: remember them, and let trailing ones cancel held matches.
         for mi in 0..self.missing.len() {
             let (si, place) = self.missing[mi];
-            if !self.stages[si].pred.matches(ev) {
+            if !stage_matches(&self.stages[si]) {
                 continue;
             }
             let st = &self.stages[si];
@@ -259,7 +282,7 @@ impl<T: Clone> SequenceMatcher<T> {
             if j > 0 && self.n_partials == 0 {
                 continue;
             }
-            if !self.stages[si].pred.matches(ev) {
+            if !stage_matches(&self.stages[si]) {
                 continue;
             }
             let st = &self.stages[si];
@@ -305,7 +328,11 @@ impl<T: Clone> SequenceMatcher<T> {
 
         // `until`: drop the key's pending sequences that predate this event.
         if let Some(u) = &self.until {
-            if u.pred.matches(ev) {
+            let until = match matched {
+                Some(bits) => bits >> n_query & 1 == 1,
+                None => u.pred.matches(ev),
+            };
+            if until {
                 match key_of_optional(ev, &u.keys, &u.optional) {
                     None => self.stats.null_key += 1,
                     Some(key) => {

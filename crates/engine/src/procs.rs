@@ -1,0 +1,372 @@
+//! The stream context's process table: processes by (host, entity id), at most `max`, the
+//! oldest inserted forgotten first.
+//!
+//! Kept compact, because a hunt over recorded telemetry fills it (100,000 processes by
+//! default) and every byte of it is memory the kernel must hand over zeroed: the processes
+//! live in one ring of slots reserved up front (filled in insertion order, never moved, the
+//! oldest slot reused once full), the index holds only slot numbers, and a host name is
+//! shared between the processes of that host. A process's strings are kept in one
+//! allocation ([`Proc`]), built once on the screening thread.
+
+use crate::context::ProcInfo;
+use foldhash::fast::RandomState;
+use hashbrown::HashTable;
+use std::fmt::Write;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+/// [`ProcInfo`]'s fields, compact: its strings one after the other in one allocation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Proc {
+    text: Box<str>,
+    /// Where each string field ends in `text` ([`Proc::get`] order).
+    ends: [u32; FIELDS],
+    /// Bit `i`: field `i` is present (else it ends where the previous one did).
+    present: u8,
+    pub pid: Option<i64>,
+}
+
+const FIELDS: usize = 6;
+/// Field numbers, in [`ProcInfo`] order.
+pub const ENTITY_ID: usize = 0;
+pub const NAME: usize = 1;
+pub const EXECUTABLE: usize = 2;
+pub const COMMAND_LINE: usize = 3;
+pub const USER: usize = 4;
+pub const PARENT_ENTITY_ID: usize = 5;
+
+/// Builds a [`Proc`] field by field, in order.
+pub struct ProcBuilder {
+    text: String,
+    ends: [u32; FIELDS],
+    present: u8,
+    next: usize,
+}
+
+impl ProcBuilder {
+    pub fn new() -> ProcBuilder {
+        ProcBuilder {
+            text: String::with_capacity(128),
+            ends: [0; FIELDS],
+            present: 0,
+            next: 0,
+        }
+    }
+
+    /// The next field: `write` appends its text and says whether it has one.
+    pub fn field(&mut self, write: impl FnOnce(&mut String) -> bool) {
+        let start = self.text.len();
+        if write(&mut self.text) {
+            self.present |= 1 << self.next;
+        } else {
+            self.text.truncate(start);
+        }
+        if let Some(e) = self.ends.get_mut(self.next) {
+            *e = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
+        }
+        self.next += 1;
+    }
+
+    pub fn text(&mut self, v: Option<&str>) {
+        self.field(|t| v.map(|v| t.push_str(v)).is_some());
+    }
+
+    pub fn finish(mut self, pid: Option<i64>) -> Proc {
+        // Fields never given end where the last one did.
+        let end = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
+        for e in self.ends.iter_mut().skip(self.next) {
+            *e = end;
+        }
+        Proc {
+            text: self.text.into_boxed_str(),
+            ends: self.ends,
+            present: self.present,
+            pid,
+        }
+    }
+}
+
+impl Default for ProcBuilder {
+    fn default() -> Self {
+        ProcBuilder::new()
+    }
+}
+
+impl Proc {
+    #[cfg(test)]
+    pub fn from_info(p: &ProcInfo) -> Proc {
+        let mut b = ProcBuilder::new();
+        for f in [
+            &p.entity_id,
+            &p.name,
+            &p.executable,
+            &p.command_line,
+            &p.user,
+            &p.parent_entity_id,
+        ] {
+            b.text(f.as_deref());
+        }
+        b.finish(p.pid)
+    }
+
+    /// String field `i` (see [`ENTITY_ID`] and the others).
+    pub fn get(&self, i: usize) -> Option<&str> {
+        if i >= FIELDS || self.present & (1 << i) == 0 {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.text.get(start..self.ends[i] as usize)
+    }
+
+    pub fn entity_id(&self) -> Option<&str> {
+        self.get(ENTITY_ID)
+    }
+
+    pub fn info(&self) -> ProcInfo {
+        let s = |i| self.get(i).map(str::to_string);
+        ProcInfo {
+            entity_id: s(ENTITY_ID),
+            pid: self.pid,
+            name: s(NAME),
+            executable: s(EXECUTABLE),
+            command_line: s(COMMAND_LINE),
+            user: s(USER),
+            parent_entity_id: s(PARENT_ENTITY_ID),
+        }
+    }
+
+    /// Fills what is unknown here from `from` (known fields win).
+    pub fn merge(&mut self, from: &Proc) {
+        self.pid = self.pid.or(from.pid);
+        if from.present & !self.present == 0 {
+            return;
+        }
+        let mut b = ProcBuilder::new();
+        for i in 0..FIELDS {
+            b.text(self.get(i).or_else(|| from.get(i)));
+        }
+        *self = b.finish(self.pid);
+    }
+
+    /// Appends `n`'s text (how the context spells numbers) to `out`.
+    pub fn number(out: &mut String, n: &serde_json::Number) {
+        let _ = write!(out, "{n}");
+    }
+}
+
+struct Kept {
+    host: Arc<str>,
+    /// Its entity id is always set: it is the key's entity id.
+    info: Proc,
+}
+
+pub(crate) struct ProcTable {
+    index: HashTable<u32>,
+    hasher: RandomState,
+    /// Slots in insertion order from `oldest` (wrapping), once `max` are in use.
+    ring: Vec<Kept>,
+    oldest: usize,
+    max: usize,
+    /// Recently seen hosts, to share their names.
+    hosts: Vec<Arc<str>>,
+}
+
+/// How many recent host names are remembered for sharing.
+const HOSTS: usize = 16;
+
+fn eid(k: &Kept) -> &str {
+    k.info.entity_id().unwrap_or_default()
+}
+
+impl ProcTable {
+    pub(crate) fn new(max: usize) -> ProcTable {
+        let max = max.max(1);
+        ProcTable {
+            index: HashTable::with_capacity(max.min(1 << 20)),
+            hasher: RandomState::default(),
+            // Reserved, not touched: pages are used as slots fill.
+            ring: Vec::with_capacity(max.min(1 << 20)),
+            oldest: 0,
+            max,
+            hosts: Vec::new(),
+        }
+    }
+
+    fn hash(&self, host: &str, eid: &str) -> u64 {
+        self.hasher.hash_one((host, eid))
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.ring.len()
+    }
+
+    pub(crate) fn get(&self, host: &str, id: &str) -> Option<&Proc> {
+        let h = self.hash(host, id);
+        let ring = &self.ring;
+        let slot = self.index.find(h, |&s| {
+            ring.get(s as usize)
+                .is_some_and(|k| eid(k) == id && &*k.host == host)
+        })?;
+        self.ring.get(*slot as usize).map(|k| &k.info)
+    }
+
+    /// The process `me` (whose entity id must be set) on `host`: merged into what is known
+    /// of it (known fields win), or inserted, the oldest process forgotten when full.
+    pub(crate) fn learn(&mut self, host: String, me: Proc) {
+        let Some(id) = me.entity_id() else {
+            return;
+        };
+        let h = self.hash(&host, id);
+        let ring = &self.ring;
+        let found = self.index.find(h, |&s| {
+            ring.get(s as usize)
+                .is_some_and(|k| eid(k) == id && *k.host == *host)
+        });
+        if let Some(&slot) = found {
+            if let Some(k) = self.ring.get_mut(slot as usize) {
+                k.info.merge(&me);
+            }
+            return;
+        }
+        let host = self.share(host);
+        let kept = Kept { host, info: me };
+        if self.ring.len() < self.max {
+            let slot = self.ring.len() as u32;
+            self.ring.push(kept);
+            self.insert_index(h, slot);
+            return;
+        }
+        // Full: the oldest slot is forgotten and reused.
+        let slot = self.oldest;
+        self.oldest = (self.oldest + 1) % self.max;
+        if let Some(old) = self.ring.get(slot) {
+            let oh = self.hash(&old.host, eid(old));
+            if let Ok(e) = self.index.find_entry(oh, |&s| s as usize == slot) {
+                e.remove();
+            }
+        }
+        if let Some(s) = self.ring.get_mut(slot) {
+            *s = kept;
+        }
+        self.insert_index(h, slot as u32);
+    }
+
+    fn insert_index(&mut self, h: u64, slot: u32) {
+        let (ring, hasher) = (&self.ring, &self.hasher);
+        self.index.insert_unique(h, slot, |&s| {
+            ring.get(s as usize)
+                .map_or(0, |k| hasher.hash_one((&*k.host, eid(k))))
+        });
+    }
+
+    fn share(&mut self, host: String) -> Arc<str> {
+        if let Some(h) = self.hosts.iter().find(|h| ***h == *host) {
+            return h.clone();
+        }
+        let h: Arc<str> = host.into();
+        if self.hosts.len() >= HOSTS {
+            self.hosts.remove(0);
+        }
+        self.hosts.push(h.clone());
+        h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{HashMap, VecDeque};
+
+    fn info(id: &str, name: Option<&str>, user: Option<&str>) -> ProcInfo {
+        ProcInfo {
+            entity_id: Some(id.into()),
+            name: name.map(Into::into),
+            user: user.map(Into::into),
+            ..ProcInfo::default()
+        }
+    }
+
+    fn merge(into: &mut ProcInfo, from: ProcInfo) {
+        into.pid = into.pid.or(from.pid);
+        into.name = into.name.take().or(from.name);
+        into.user = into.user.take().or(from.user);
+    }
+
+    #[test]
+    fn compact_processes_keep_every_field() {
+        let full = ProcInfo {
+            entity_id: Some("e".into()),
+            pid: Some(-3),
+            name: Some(String::new()),
+            executable: None,
+            command_line: Some("sh -c 'é'".into()),
+            user: None,
+            parent_entity_id: Some("pé".into()),
+        };
+        let p = Proc::from_info(&full);
+        assert_eq!(p.info(), full);
+        assert_eq!(
+            Proc::from_info(&ProcInfo::default()).info(),
+            ProcInfo::default()
+        );
+        // Known fields win; unknown ones are filled.
+        let mut known = Proc::from_info(&ProcInfo {
+            entity_id: Some("e".into()),
+            user: Some("root".into()),
+            ..ProcInfo::default()
+        });
+        known.merge(&p);
+        let want = ProcInfo {
+            user: Some("root".into()),
+            ..full.clone()
+        };
+        assert_eq!(known.info(), want);
+    }
+
+    /// Against the previous form: a map plus a queue of keys in insertion order.
+    #[test]
+    fn agrees_with_a_map_and_a_queue() {
+        for max in [1usize, 2, 3, 7, 50] {
+            let mut t = ProcTable::new(max);
+            let mut map: HashMap<(String, String), ProcInfo> = HashMap::new();
+            let mut order: VecDeque<(String, String)> = VecDeque::new();
+            let mut x: u64 = 12345;
+            for i in 0..2000u64 {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let host = format!("h{}", (x >> 60) % 3);
+                let id = format!("p{}", (x >> 40) % 40);
+                let name = (x >> 20).is_multiple_of(2).then(|| format!("n{i}"));
+                let user = (x >> 21).is_multiple_of(3).then(|| format!("u{i}"));
+                let me = info(&id, name.as_deref(), user.as_deref());
+                let key = (host.clone(), id.clone());
+                match map.get_mut(&key) {
+                    Some(k) => merge(k, me.clone()),
+                    None => {
+                        if order.len() >= max {
+                            if let Some(old) = order.pop_front() {
+                                map.remove(&old);
+                            }
+                        }
+                        order.push_back(key.clone());
+                        map.insert(key, me.clone());
+                    }
+                }
+                t.learn(host, Proc::from_info(&me));
+                assert_eq!(t.len(), map.len());
+                for h in ["h0", "h1", "h2"] {
+                    for p in 0..40 {
+                        let id = format!("p{p}");
+                        assert_eq!(
+                            t.get(h, &id).map(Proc::info),
+                            map.get(&(h.to_string(), id.clone())).cloned(),
+                            "max {max} step {i} {h} {id}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
