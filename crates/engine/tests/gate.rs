@@ -5,6 +5,8 @@
 //! fields a live exec probe provides. And a sequence's later stage counts only while the
 //! rule has something pending.
 
+mod common;
+
 use serde_json::{json, Value};
 use spawnguard_engine::{Engine, EngineConfig, GateScratch};
 use spawnguard_event::probe::EventProbe;
@@ -13,39 +15,8 @@ use spawnguard_query::query::QueryKind;
 use spawnguard_rules::LoadedRule;
 use std::path::Path;
 
-/// The fields `spawnguard_sensor::ecs::EXEC_PROBE_FIELDS` lists (the engine does not depend
-/// on the sensor).
-const PROVIDED: &[&str] = &[
-    "event.kind",
-    "event.category",
-    "event.type",
-    "event.action",
-    "event.module",
-    "event.dataset",
-    "host.os.type",
-    "process.name",
-    "process.executable",
-    "process.args",
-    "process.command_line",
-    "process.working_directory",
-    "process.parent.name",
-    "process.parent.executable",
-    "process.parent.args",
-    "process.parent.command_line",
-    "user.name",
-    "process.user.name",
-    "process.real_user.name",
-    "container.id",
-];
-
-fn shipped_and_corpus() -> Vec<LoadedRule> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let corpus = root.join("../shared/corpus/detection-rules/rules/linux");
-    assert!(corpus.is_dir(), "corpus missing: {}", corpus.display());
-    let report = spawnguard_rules::load_dirs(&[root.join("rules"), corpus]);
-    assert!(report.rules.len() > 300, "{} rules", report.rules.len());
-    report.rules
-}
+/// What a live exec probe provides.
+const PROVIDED: &[&str] = spawnguard_sensor::ecs::EXEC_PROBE_FIELDS;
 
 fn events(rules: &[LoadedRule]) -> Vec<Value> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -172,7 +143,7 @@ fn check(rules: &[LoadedRule], docs: &[Value]) -> (usize, usize, usize) {
 
 #[test]
 fn the_gate_never_turns_away_an_event_a_rule_wants() {
-    let all = shipped_and_corpus();
+    let all = common::shipped_and_corpus();
     let docs = events(&all);
     // The shipped rules, as `watch` runs by default: most events are turned away.
     let shipped = spawnguard_rules::load_builtin().rules;
@@ -189,43 +160,16 @@ fn the_gate_never_turns_away_an_event_a_rule_wants() {
 
 #[test]
 fn a_later_stage_counts_only_while_a_sequence_is_pending() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("seq.toml");
-    std::fs::write(
-        &path,
-        r#"[metadata]
-creation_date = "2026/11/24"
-maturity = "production"
-updated_date = "2026/11/24"
-
-[rule]
-author = ["test"]
-description = "d"
-name = "dropped then run"
-risk_score = 50
-rule_id = "00000000-0000-4000-8000-00000000gate"
-severity = "medium"
-type = "eql"
-language = "eql"
-index = ["logs-*"]
-query = '''
-sequence by host.id with maxspan=1m
+    let rule = common::eql_rule(
+        "gate-seq",
+        r#"sequence by host.id with maxspan=1m
   [file where event.action == "creation"] by file.path
-  [process where event.action == "exec"] by process.executable
-'''
-"#,
-    )
-    .expect("write rule");
-    let report = spawnguard_rules::load_dirs(&[dir.path().to_path_buf()]);
-    assert_eq!(
-        report.rules.len(),
-        1,
-        "{:?}",
-        report.errors().collect::<Vec<_>>()
+  [process where event.action == "exec"] by process.executable"#,
     );
-    let mut engine = Engine::new(&report.rules, EngineConfig::default()).expect("engine");
+    let rules = [rule];
+    let mut engine = Engine::new(&rules, EngineConfig::default()).expect("engine");
     let exec_shape: [(&str, &[&str]); 1] = [("event.action", &["exec"])];
-    let gate = engine.gate(&report.rules, PROVIDED, &exec_shape);
+    let gate = engine.gate(&rules, PROVIDED, &exec_shape);
     let exec = Event::new(json!({
         "@timestamp": "2026-11-24T10:00:01Z", "host": {"id": "h"},
         "event": {"category": ["process"], "action": "exec"},

@@ -4,17 +4,14 @@
 //! rule, on the example incident written four ways: as recorded, with every key dotted, with
 //! string values \u-escaped, and with bad lines mixed in.
 
+mod common;
+
 use serde_json::{Map, Value};
 use spawnguard_engine::{Engine, EngineConfig};
 use std::path::{Path, PathBuf};
 
 fn rules() -> Vec<spawnguard_rules::LoadedRule> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let corpus = root.join("../shared/corpus/detection-rules/rules/linux");
-    assert!(corpus.is_dir(), "corpus missing: {}", corpus.display());
-    let report = spawnguard_rules::load_dirs(&[root.join("rules"), corpus]);
-    assert!(report.rules.len() > 300, "{} rules", report.rules.len());
-    report.rules
+    common::shipped_and_corpus()
 }
 
 /// `{"a": {"b": 1}}` → `{"a.b": 1}` (arrays kept as they are).

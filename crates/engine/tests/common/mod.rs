@@ -1,5 +1,16 @@
 #![allow(dead_code)]
 use spawnguard_rules::{load_text, LoadedRule};
+use std::path::Path;
+
+/// The shipped rules plus every Elastic Linux rule of the corpus.
+pub fn shipped_and_corpus() -> Vec<LoadedRule> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let corpus = root.join("../shared/corpus/detection-rules/rules/linux");
+    assert!(corpus.is_dir(), "corpus missing: {}", corpus.display());
+    let report = spawnguard_rules::load_dirs(&[root.join("rules"), corpus]);
+    assert!(report.rules.len() > 300, "{} rules", report.rules.len());
+    report.rules
+}
 
 /// A KQL rule of `rule_type` with extra `[rule]` TOML appended.
 pub fn rule(rule_id: &str, rule_type: &str, query: &str, extra: &str) -> LoadedRule {
