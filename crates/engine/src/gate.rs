@@ -194,17 +194,7 @@ impl Gate {
         let mut small_fields: Vec<String> = Vec::new();
         let conds = rules
             .iter()
-            .map(|r| {
-                let infos = cond_info(&r.query, provided, shape);
-                for (c, info) in r.query.conditions().into_iter().zip(&infos) {
-                    if info.evaluable && !info.ruled_out {
-                        let mut fields = Vec::new();
-                        c.fields(&mut fields);
-                        small_fields.extend(fields.iter().map(|f| f.as_str().to_string()));
-                    }
-                }
-                infos
-            })
+            .map(|r| cond_info(&r.query, provided, shape, &mut small_fields))
             .collect();
         small_fields.sort_unstable();
         small_fields.dedup();
@@ -352,17 +342,19 @@ impl Gate {
     }
 }
 
-/// Per condition of `q` (in [`Query::conditions`] order), what the gate needs to know.
-fn cond_info(q: &Query, provided: &[&str], shape: &Shape<'_>) -> Vec<CondInfo> {
+/// Per condition of `q` (in [`Query::conditions`] order), what the gate needs to know; the
+/// fields of those it evaluates on the small event go to `small_fields`.
+fn cond_info(
+    q: &Query,
+    provided: &[&str],
+    shape: &Shape<'_>,
+    small_fields: &mut Vec<String>,
+) -> Vec<CondInfo> {
     // A sequence's first positive stage and its missing-event stages always matter; its later
     // stages and `until` only extend or cut pending sequences. Every other condition always.
-    let first_positive = match &q.kind {
-        QueryKind::Sequence(s) => s.stages.iter().position(|st| !st.missing),
-        _ => None,
-    };
-    let stages = match &q.kind {
-        QueryKind::Sequence(s) => Some(&s.stages),
-        _ => None,
+    let (stages, first_positive) = match &q.kind {
+        QueryKind::Sequence(s) => (Some(&s.stages), s.stages.iter().position(|st| !st.missing)),
+        _ => (None, None),
     };
     q.conditions()
         .into_iter()
@@ -376,12 +368,16 @@ fn cond_info(q: &Query, provided: &[&str], shape: &Shape<'_>) -> Vec<CondInfo> {
             p.fields(&mut fields);
             let mut needs = Vec::new();
             necessary(p, provided, &mut needs);
-            CondInfo {
+            let info = CondInfo {
                 always,
                 evaluable: fields.iter().all(|f| provided.contains(&f.as_str())),
                 ruled_out: ruled_out(p, shape),
                 necessary: needs,
+            };
+            if info.evaluable && !info.ruled_out {
+                small_fields.extend(fields.iter().map(|f| f.as_str().to_string()));
             }
+            info
         })
         .collect()
 }
