@@ -591,7 +591,7 @@ impl Engine {
             }
             Kind::Sequence(m) => {
                 // Only the document of a pending event is read again (for the alert).
-                let matches = m.push_matched(view, ts, event.retained(), matched);
+                let matches = m.push_matched(view, ts, || event.retained(), matched);
                 self.live.set(ri, m.partials() > 0);
                 for sm in matches {
                     rt.stats.matched += 1;

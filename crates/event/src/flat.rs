@@ -85,14 +85,16 @@ pub struct Flat {
     slots: Arc<Slots>,
     /// The leaves' values, sorted by (slot, order, seq): each a scalar or an object.
     values: Box<[Value]>,
-    /// Per slot, where its values start in `values` (one more entry, `values.len()`, at the
-    /// end): a field's values are found by two loads.
+    /// Per slot, where its values start in `values`, then `values.len()` (and one unused
+    /// entry, see [`Flat::new`]): a field's values are found by two loads.
     starts: Box<[u32]>,
 }
 
 thread_local! {
-    /// Per-thread buffer of [`Flat::new`]: the spelling order of each placed value.
-    static ORDERS: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Per-thread buffers of [`Flat::new`]: the spelling order and the slot of each placed
+    /// value.
+    static ORDERS: std::cell::RefCell<(Vec<u64>, Vec<u32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
 impl PartialEq for Flat {
@@ -109,57 +111,60 @@ impl Flat {
     pub(crate) fn new(slots: Arc<Slots>, scratch: &mut Vec<Leaf>) -> Flat {
         debug_assert!(scratch.windows(2).all(|w| w[0].seq < w[1].seq));
         let n = slots.names.len();
-        let m = scratch.len();
-        // starts[s] counts slot s, then becomes where slot s begins.
-        let mut starts = vec![0u32; n + 1];
+        // starts[s + 2] counts slot s; after the prefix sum starts[s + 1] is where slot s
+        // begins, and serves as its cursor while leaves are placed, ending where slot s + 1
+        // begins: then starts[s] is where slot s begins for every s ≤ n (the last entry,
+        // starts[n + 1], is not used). O(leaves + slots), one pass over the slots.
+        let mut starts = vec![0u32; n + 2];
         let mut kept = 0usize;
         for l in scratch.iter() {
-            if let Some(c) = starts
-                .get_mut(l.slot as usize)
-                .filter(|_| (l.slot as usize) < n)
-            {
-                *c += 1;
-                kept += 1;
+            if (l.slot as usize) < n {
+                if let Some(c) = starts.get_mut(l.slot as usize + 2) {
+                    *c += 1;
+                    kept += 1;
+                }
             }
         }
         let mut sum = 0u32;
         for c in starts.iter_mut() {
-            let here = *c;
+            sum += *c;
             *c = sum;
-            sum += here;
         }
         let mut values = vec![Value::Null; kept];
         ORDERS.with(|cell| {
-            let orders = &mut *cell.borrow_mut();
+            let (orders, placed_slots) = &mut *cell.borrow_mut();
             orders.clear();
             orders.resize(kept, 0);
+            placed_slots.clear();
+            placed_slots.resize(kept, u32::MAX);
             for l in scratch.drain(..) {
                 let s = l.slot as usize;
                 if s >= n {
                     continue;
                 }
-                // starts[s] is the next free place of slot s until all are placed.
-                let Some(d) = starts.get_mut(s).map(|c| {
+                let Some(d) = starts.get_mut(s + 1).map(|c| {
                     *c += 1;
                     *c as usize - 1
                 }) else {
                     continue;
                 };
-                if let (Some(v), Some(o)) = (values.get_mut(d), orders.get_mut(d)) {
+                if let (Some(v), Some(o), Some(ps)) =
+                    (values.get_mut(d), orders.get_mut(d), placed_slots.get_mut(d))
+                {
                     *v = l.value;
                     *o = l.order;
+                    *ps = l.slot;
                 }
             }
-            // Each starts[s] is now where slot s ends, i.e. where s + 1 begins: shift.
-            for s in (1..=n).rev() {
-                starts[s] = starts[s - 1];
+            // A slot spelled in more than one order (rare) is sorted by spelling order.
+            let mixed = (1..kept).any(|i| {
+                placed_slots.get(i) == placed_slots.get(i - 1)
+                    && orders.get(i) < orders.get(i - 1)
+            });
+            if mixed {
+                sort_by_order(&starts[..=n], &mut values, orders);
             }
-            if let Some(first) = starts.first_mut() {
-                *first = 0;
-            }
-            sort_by_order(&starts, &mut values, orders);
         });
-        debug_assert!(m >= kept);
         Flat {
             slots,
             values: values.into_boxed_slice(),
@@ -182,7 +187,8 @@ impl Flat {
 
     /// Each slot with its values, in slot order.
     fn by_slot(&self) -> impl Iterator<Item = (usize, &[Value])> {
-        self.starts.windows(2).enumerate().map(|(s, w)| {
+        let n = self.slots.names.len();
+        self.starts.windows(2).take(n).enumerate().map(|(s, w)| {
             (
                 s,
                 self.values.get(w[0] as usize..w[1] as usize).unwrap_or(&[]),

@@ -141,8 +141,8 @@ impl Projection {
 
     /// The node reached from `node` through `key` (one or more segments).
     #[inline]
-    fn follow(&self, mut node: u32, key: &str) -> Option<u32> {
-        if memchr::memchr(b'.', key.as_bytes()).is_none() {
+    fn follow(&self, mut node: u32, key: &str, dotted: bool) -> Option<u32> {
+        if !dotted {
             return self.child(node, key);
         }
         for seg in key.split('.') {
@@ -185,7 +185,7 @@ impl Projection {
         // Control bytes are invalid inside strings; records with any (even a tab between
         // tokens, or the `\r` of a CRLF file) go to the full parser, so the string scanner
         // below never has to look for them.
-        if bytes.iter().any(|&b| b < 0x20) {
+        if has_control_byte(bytes) {
             return None;
         }
         simdutf8::basic::from_utf8(bytes).ok()?;
@@ -475,9 +475,10 @@ impl<'a> Scanner<'a> {
             self.depth -= 1;
             return Some(());
         }
-        // Keys of this object that lead to wanted fields: a duplicate of one replaces the
-        // earlier value in the full parse, so such records go to the full parser.
-        let mut kept: SmallVec<[Cow<'a, str>; 8]> = SmallVec::new();
+        // Keys of this object that lead to wanted fields (by the trie node they lead to: equal
+        // keys lead to the same node, different keys to different ones): a duplicate of one
+        // replaces the earlier value in the full parse, so such records go to the full parser.
+        let mut kept: SmallVec<[u32; 16]> = SmallVec::new();
         loop {
             self.ws();
             let ks = self.i;
@@ -491,17 +492,18 @@ impl<'a> Scanner<'a> {
                 return None;
             }
             self.eat(b':')?;
+            // Keys are short: a plain count beats a vectorised search.
+            let dots = key.bytes().filter(|&b| b == b'.').count();
             let target = p
-                .follow(node, &key)
+                .follow(node, &key, dots > 0)
                 .and_then(|t| p.nodes.get(t as usize).map(|n| (t, n)));
             match target {
                 Some((t, n)) => {
-                    if kept.contains(&key) {
+                    if kept.contains(&t) {
                         return None;
                     }
                     let slot = (n.slot != NO_SLOT).then_some(n.slot);
                     let prefix = !n.children.is_empty();
-                    let dots = memchr::memchr_iter(b'.', key.as_bytes()).count();
                     let segs = u8::try_from(dots + 1).ok()?;
                     self.segs.push(segs);
                     let start = self.i;
@@ -522,7 +524,7 @@ impl<'a> Scanner<'a> {
                         }
                     }
                     self.segs.pop();
-                    kept.push(key);
+                    kept.push(t);
                 }
                 None => self.skip()?,
             }
@@ -579,16 +581,54 @@ fn bucket(k: &[u8]) -> usize {
     (k.len().wrapping_mul(37) ^ first.wrapping_mul(7) ^ last.wrapping_mul(131)) % BUCKETS
 }
 
-/// Where the first `"` or `\\` is: keys and most values are short, so the first bytes are
-/// looked at one by one before a vectorised search of the rest.
+/// Whether any byte is below 0x20 (a control character): 32 bytes at a time, with no early
+/// exit inside a block, so that the test is vectorised.
+#[inline]
+fn has_control_byte(bytes: &[u8]) -> bool {
+    let mut blocks = bytes.chunks_exact(32);
+    let found = blocks
+        .by_ref()
+        .any(|b| b.iter().fold(false, |any, &c| any | (c < 0x20)));
+    found || blocks.remainder().iter().any(|&c| c < 0x20)
+}
+
+/// Where the first `"` or `\\` is: keys and most values are short, so the first 16 bytes
+/// are looked at eight at a time (in a `u64`) before a vectorised search of the rest.
 #[inline]
 fn quote_or_backslash(s: &[u8]) -> Option<usize> {
     const SHORT: usize = 16;
-    if let Some(i) = s.iter().take(SHORT).position(|&c| c == b'"' || c == b'\\') {
-        return Some(i);
+    let mut at = 0;
+    while at < SHORT {
+        let Some(word) = s.get(at..at + 8) else {
+            // Fewer than 8 bytes left: one by one.
+            let tail = s.get(at..)?;
+            return tail
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\')
+                .map(|i| i + at);
+        };
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        if let Some(i) = quote_or_backslash_in(u64::from_le_bytes(w)) {
+            return Some(at + i);
+        }
+        at += 8;
     }
     let rest = s.get(SHORT..)?;
     memchr::memchr2(b'"', b'\\', rest).map(|i| i + SHORT)
+}
+
+/// The first byte of `w` (little-endian order) that is `"` or `\\`. A byte equal to the
+/// sought one becomes zero after the XOR, and `(v - 0x01…) & !v & 0x80…` flags every zero byte
+/// exactly up to the first one (a borrow can only flag bytes above it), so the lowest flag of
+/// either test is the first match.
+#[inline]
+fn quote_or_backslash_in(w: u64) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let m = zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\')));
+    (m != 0).then(|| m.trailing_zeros() as usize / 8)
 }
 
 /// The text of a string's raw content (between its quotes, no escapes).
@@ -625,6 +665,49 @@ fn number(raw: &[u8]) -> Option<Number> {
 mod tests {
     use super::*;
     use crate::{Event, FieldPath};
+
+    #[test]
+    fn control_bytes_are_found_anywhere() {
+        for len in 0..100 {
+            let clean = vec![b' '; len];
+            assert!(!has_control_byte(&clean), "{len}");
+            for i in 0..len {
+                for c in [0u8, b'\t', b'\n', b'\r', 0x1f] {
+                    let mut s = clean.clone();
+                    s[i] = c;
+                    assert!(has_control_byte(&s), "{len} {i} {c}");
+                }
+                let mut s = clean.clone();
+                s[i] = 0x7f;
+                assert!(!has_control_byte(&s), "DEL is not a control byte for JSON");
+            }
+        }
+    }
+
+    #[test]
+    fn quote_or_backslash_finds_the_first_one() {
+        // Every length up to past the word-at-a-time part, with the sought bytes, bytes that
+        // differ from them by one bit or carry, and high bytes, at every position.
+        let fill = [b'a', b'"' ^ 1, b'\\' ^ 0x80, 0x21, 0x23, 0x5b, 0x5d, 0xff, 0x00, 0x01];
+        for len in 0..40 {
+            for f in fill {
+                let base = vec![f; len];
+                assert_eq!(quote_or_backslash(&base), None, "{len} {f}");
+                for i in 0..len {
+                    for c in [b'"', b'\\'] {
+                        let mut s = base.clone();
+                        s[i] = c;
+                        // A second match after the first must not hide it.
+                        if i + 1 < len {
+                            s[len - 1] = b'"';
+                        }
+                        let naive = s.iter().position(|&x| x == b'"' || x == b'\\');
+                        assert_eq!(quote_or_backslash(&s), naive, "{s:?}");
+                    }
+                }
+            }
+        }
+    }
 
     /// The projection gives every field exactly the full parse's values, or hands the record
     /// over; `must` records are ones it has to project.

@@ -115,7 +115,12 @@ impl StrMatcher {
         m.contains = match contains.len() {
             0 => Contains::None,
             1 => Contains::One(memmem::Finder::new(contains[0].as_bytes()).into_owned()),
-            _ => Contains::Many(AhoCorasick::new(&contains).map_err(|e| e.to_string())?),
+            _ => Contains::Many(
+                AhoCorasick::builder()
+                    .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+                    .build(&contains)
+                    .map_err(|e| e.to_string())?,
+            ),
         };
         if !regexes.is_empty() {
             m.regexes = Some(regex::RegexSet::new(&regexes).map_err(|e| e.to_string())?);

@@ -673,7 +673,7 @@ fn stage_results_handed_over_give_the_same_matches() {
                 .filter(|(_, p)| p.matches(&ev))
                 .fold(0u64, |acc, (i, _)| acc | 1 << i);
             a.extend(plain.push(&ev, e.1 * S, e.0));
-            b.extend(handed.push_matched(&ev, e.1 * S, e.0, Some(bits)));
+            b.extend(handed.push_matched(&ev, e.1 * S, || e.0, Some(bits)));
         }
         a.extend(plain.flush());
         b.extend(handed.flush());

@@ -30,11 +30,12 @@ pub(crate) fn dotted(base: &[&str], key: &str) -> String {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(source: &'a str, text: &'a str) -> Self {
+    /// With the spans of the parsed document of `text`.
+    pub fn with_spans(source: &'a str, text: &'a str, spans: Spans<'a>) -> Self {
         Ctx {
             source,
             text,
-            spans: Spans::parse(text),
+            spans,
             problems: Vec::new(),
         }
     }

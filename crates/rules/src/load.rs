@@ -2,7 +2,7 @@
 
 use crate::ctx::{article, Ctx};
 use crate::model::{Rule, RuleType, Severity};
-use crate::position::{caret_snippet, line_col, string_offset_to_file};
+use crate::position::{caret_snippet, line_col, string_offset_to_file, Spans};
 use crate::report::{LoadReport, LoadedRule, Problem, Skipped};
 use crate::sections;
 use spawnguard_query::{CompileOptions, Language, ParseError};
@@ -88,7 +88,16 @@ const KNOWN_TOP: &[&str] = &["metadata", "rule", "transform"];
 /// with the reason, and every problem found, each at its line and column in the file.
 pub fn load_text(source: &str, text: &str) -> LoadReport {
     let mut report = LoadReport::default();
-    let root: Table = match toml::from_str(text) {
+    // One parse: the document keeps the spans of keys and values (for problems' positions)
+    // and is then deserialized into plain tables, as `toml::from_str` would.
+    let parsed = toml_edit::ImDocument::parse(text)
+        .map_err(toml_edit::de::Error::from)
+        .and_then(|doc| {
+            let spans = Spans::from_doc(doc.clone());
+            <Table as serde::Deserialize>::deserialize(toml_edit::de::Deserializer::from(doc))
+                .map(|t| (t, spans))
+        });
+    let (root, spans) = match parsed {
         Ok(t) => t,
         Err(e) => {
             let off = e.span().map(|s| s.start).unwrap_or(0);
@@ -100,7 +109,7 @@ pub fn load_text(source: &str, text: &str) -> LoadReport {
             return report;
         }
     };
-    let mut cx = Ctx::new(source, text);
+    let mut cx = Ctx::with_spans(source, text, spans);
     match parse(&mut cx, &root) {
         Outcome::Run(rule) => report.rules.push(*rule),
         Outcome::Skip(s) => report.skipped.push(s),

@@ -46,6 +46,11 @@ impl<'a> Spans<'a> {
         }
     }
 
+    /// The spans of a document already parsed.
+    pub fn from_doc(doc: ImDocument<&'a str>) -> Spans<'a> {
+        Spans { doc: Some(doc) }
+    }
+
     /// The item at `path`; a numeric segment indexes an array or array of tables.
     fn item(&self, path: &[&str]) -> Option<(Option<Range<usize>>, &Item)> {
         let doc = self.doc.as_ref()?;

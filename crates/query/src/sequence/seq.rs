@@ -211,20 +211,30 @@ impl<T: Clone> SequenceMatcher<T> {
     /// Feeds one event (at time `ts_ns`) and returns the sequences it completes, plus any
     /// held-back sequence whose trailing window has now passed.
     pub fn push(&mut self, ev: &Event, ts_ns: i64, item: T) -> Vec<SequenceMatch<T>> {
-        self.push_matched(ev, ts_ns, item, None)
+        self.push_matched(ev, ts_ns, move || item, None)
     }
 
     /// [`SequenceMatcher::push`] for a caller that has evaluated the query's stage conditions
     /// already: bit `i` of `matched` says whether stage `i` of the query (as written, before
     /// `runs` expansion) matched the event, and the bit after the last stage whether `until`
-    /// did. `None` (or a query of more than 63 stages) evaluates them here.
+    /// did. `None` (or a query of more than 63 stages) evaluates them here. The item is made
+    /// (by `item`, at most once) only if the event is kept in a sequence: most events that
+    /// match a later stage find nothing pending.
     pub fn push_matched(
         &mut self,
         ev: &Event,
         ts_ns: i64,
-        item: T,
+        item: impl FnOnce() -> T,
         matched: Option<u64>,
     ) -> Vec<SequenceMatch<T>> {
+        let mut item = Some(item);
+        let mut made: Option<T> = None;
+        let mut item = move || -> Option<T> {
+            if made.is_none() {
+                made = item.take().map(|f| f());
+            }
+            made.clone()
+        };
         let n_query = self.n_query;
         let matched = matched.filter(|_| n_query < 64);
         let stage_matches = |st: &super::Flat| match matched {
@@ -291,8 +301,9 @@ impl<T: Clone> SequenceMatcher<T> {
                 continue;
             };
             let partial = if j == 0 {
+                let Some(item) = item() else { continue };
                 Partial {
-                    items: vec![item.clone()],
+                    items: vec![item],
                     ts: vec![ts_ns],
                     start_pos: pos,
                     last_pos: pos,
@@ -309,7 +320,8 @@ impl<T: Clone> SequenceMatcher<T> {
                     self.stats.evicted_maxspan += 1;
                     continue;
                 }
-                p.items.push(item.clone());
+                let Some(item) = item() else { continue };
+                p.items.push(item);
                 p.ts.push(ts_ns);
                 p.last_pos = pos;
                 p
