@@ -281,6 +281,11 @@ impl Engine {
     /// built (see [`crate::gate`]). `rules` are those this engine was built from, in the same
     /// order. The gate follows this engine's pending sequences: ask it about an event only once
     /// the engine has seen every event before it.
+    /// The sequence rules with something pending, kept up to date as events are processed.
+    pub(crate) fn live(&self) -> Arc<Live> {
+        self.live.clone()
+    }
+
     pub fn gate(&self, rules: &[LoadedRule], provided: &[&str], shape: &Shape<'_>) -> Gate {
         Gate::new(
             self.screen.clone(),
@@ -592,7 +597,7 @@ impl Engine {
             Kind::Sequence(m) => {
                 // Only the document of a pending event is read again (for the alert).
                 let matches = m.push_matched(view, ts, || event.retained(), matched);
-                self.live.set(ri, m.partials() > 0);
+                self.live.set(ri, m.is_live());
                 for sm in matches {
                     rt.stats.matched += 1;
                     if let Some(mut c) = sequence_candidate(ri, sm, learn) {
@@ -636,7 +641,7 @@ impl Engine {
                     rt.stats.matched += 1;
                     cands.extend(sequence_candidate(ri, sm, self.learn));
                 }
-                self.live.set(ri, m.partials() > 0);
+                self.live.set(ri, m.is_live());
             }
         }
     }
@@ -680,7 +685,7 @@ impl Engine {
                     rt.stats.matched += 1;
                     cands.extend(sequence_candidate(ri, sm, self.learn));
                 }
-                self.live.set(ri, m.partials() > 0);
+                self.live.set(ri, m.is_live());
                 self.stats.sequence_evicted += m.stats().evicted_cap;
             }
         }

@@ -25,14 +25,14 @@
 //! learnt of a process nobody asked about is lost, as for a recorded line the prefilter skips.
 
 use crate::keyindex::KeyIndex;
-use crate::screen::{Screen, CONTEXT_LITERAL};
+use crate::screen::{always_mask, Screen, CONTEXT_LITERAL};
 use crate::shared::Memo;
 use crate::wants::{ruled_out, Shape};
 use foldhash::HashMap;
 use spawnguard_event::{Event, FieldPath, Map, Probe, Value};
 use spawnguard_query::ir::Pred;
 use spawnguard_query::matcher::StrMatcher;
-use spawnguard_query::query::{Query, QueryKind};
+use spawnguard_query::query::Query;
 use spawnguard_rules::LoadedRule;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -352,18 +352,12 @@ fn cond_info(
 ) -> Vec<CondInfo> {
     // A sequence's first positive stage and its missing-event stages always matter; its later
     // stages and `until` only extend or cut pending sequences. Every other condition always.
-    let (stages, first_positive) = match &q.kind {
-        QueryKind::Sequence(s) => (Some(&s.stages), s.stages.iter().position(|st| !st.missing)),
-        _ => (None, None),
-    };
+    let always = always_mask(q);
     q.conditions()
         .into_iter()
         .enumerate()
         .map(|(k, p)| {
-            let always = match stages {
-                None => true,
-                Some(st) => st.get(k).is_some_and(|s| s.missing) || Some(k) == first_positive,
-            };
+            let always = k < 64 && always >> k & 1 == 1;
             let mut fields = Vec::new();
             p.fields(&mut fields);
             let mut needs = Vec::new();

@@ -76,7 +76,10 @@ fn run_inline(
 ) {
     let screen = engine.screen();
     let file: Arc<str> = Arc::from(reader.name());
+    // Each line is processed before the next is screened: the screen can skip the later
+    // stages of sequences with nothing pending.
     let mut scratch = ScreenScratch::default();
+    scratch.live = Some(engine.live());
     let mut pending_bytes = 0u64;
     loop {
         let p = match reader.next_record() {

@@ -11,6 +11,7 @@
 //!    condition matched (sequence and sample rules are handed on for their matchers).
 
 use crate::context::{Observation, Observer};
+use crate::gate::Live;
 use crate::keyindex::KeyIndex;
 use crate::lazy::LazyEvent;
 use crate::shared::{Leaves, Memo, Node};
@@ -71,6 +72,10 @@ pub struct Screen {
     /// Per rule: a sequence whose conditions (at most 64) are all evaluated for
     /// [`PreparedEvent::stages`].
     staged: Vec<bool>,
+    /// Per staged rule: the conditions that matter even with no pending sequence (its first
+    /// positive stage and its missing-event stages), as a bit mask; its later stages and
+    /// `until` only extend or cut pending sequences (see [`ScreenScratch::live`]).
+    always: Vec<u64>,
     pub(crate) leaves: Leaves,
     pub(crate) keys: KeyIndex,
     pub(crate) category_field: FieldPath,
@@ -85,6 +90,11 @@ pub struct Screen {
 /// Per-thread scratch space for [`Screen`].
 #[derive(Debug, Default)]
 pub struct ScreenScratch {
+    /// Which sequence rules have something pending, when the screen runs in step with the
+    /// engine (each line handed to the engine before the next is screened): a sequence's
+    /// later stages are then evaluated only for rules that have. `None` (screening ahead of
+    /// the engine, on worker threads): every stage is evaluated.
+    pub(crate) live: Option<Arc<Live>>,
     prefilter: Scratch,
     /// The projected event's text, for the literal scan.
     texts: Vec<u8>,
@@ -156,6 +166,21 @@ fn needed_fields(rules: &[LoadedRule], observer: &Observer) -> Vec<String> {
     out
 }
 
+/// The conditions of `q` (bit `k`: its `k`th, in [`spawnguard_query::query::Query::conditions`]
+/// order) that matter with no pending sequence: a sequence's first positive stage and its
+/// missing-event stages; every condition of any other query.
+pub(crate) fn always_mask(q: &spawnguard_query::query::Query) -> u64 {
+    let QueryKind::Sequence(s) = &q.kind else {
+        return u64::MAX;
+    };
+    let first_positive = s.stages.iter().position(|st| !st.missing);
+    s.stages
+        .iter()
+        .enumerate()
+        .filter(|(k, st)| st.missing || Some(*k) == first_positive)
+        .fold(0u64, |m, (k, _)| if k < 64 { m | 1 << k } else { m })
+}
+
 /// A bit set over `n` rules with the rules `rs` set.
 fn rule_bits(rs: &[u32], n: usize) -> Vec<u64> {
     let mut out = vec![0u64; n.div_ceil(64)];
@@ -191,6 +216,7 @@ impl Screen {
             .zip(&conds)
             .map(|(r, c)| matches!(r.query.kind, QueryKind::Sequence(_)) && c.len() <= 64)
             .collect();
+        let always = rules.iter().map(|r| always_mask(&r.query)).collect();
         let keys = KeyIndex::new(&conds);
         let mut by_category: HashMap<String, Vec<u32>> = HashMap::default();
         let mut any_category = Vec::new();
@@ -228,6 +254,7 @@ impl Screen {
             any_category_bits: rule_bits(&any_category, rules.len()),
             preds,
             staged,
+            always,
             leaves,
             keys,
             category_field: FieldPath::new(category_field),
@@ -290,6 +317,7 @@ impl Screen {
                 &mut scratch.memo,
                 &mut scratch.bits,
                 &mut stages,
+                scratch.live.as_deref(),
             );
             // A rule that matched needed its requirement; otherwise ask whether any other
             // requirement (another category's rule, the stream context) holds.
@@ -350,7 +378,7 @@ impl Screen {
         bits: &mut Bits,
     ) -> PreparedEvent {
         let mut stages = Vec::new();
-        let hits = self.hits(&ev, scanned, memo, bits, &mut stages);
+        let hits = self.hits(&ev, scanned, memo, bits, &mut stages, None);
         self.prepared(ev, raw, source, hits, stages)
     }
 
@@ -363,6 +391,7 @@ impl Screen {
         memo: &mut Memo,
         bits: &mut Bits,
         stages: &mut Vec<(u32, u64)>,
+        live: Option<&Live>,
     ) -> Vec<u32> {
         memo.reset(&self.leaves);
         // Candidates: rules of the event's categories (or of every category), whose required
@@ -410,10 +439,15 @@ impl Screen {
                     continue;
                 };
                 if self.staged.get(i).copied().unwrap_or(false) {
-                    // Every stage, for the matcher (which would evaluate them otherwise).
+                    // Every stage, for the matcher (which would evaluate them otherwise);
+                    // only those that matter now when the engine's state is known.
+                    let wanted = match live {
+                        Some(l) if !l.get(i) => self.always.get(i).copied().unwrap_or(u64::MAX),
+                        _ => u64::MAX,
+                    };
                     let mut matched = 0u64;
                     for (k, p) in conds.iter().enumerate() {
-                        if p.matches(ev, &self.leaves, memo) {
+                        if wanted >> k & 1 == 1 && p.matches(ev, &self.leaves, memo) {
                             matched |= 1 << k;
                         }
                     }

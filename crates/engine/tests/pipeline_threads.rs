@@ -30,7 +30,11 @@ fn lines() -> String {
 }
 
 fn run(threads: usize, text: &str) -> (Vec<String>, usize) {
-    let rules = [
+    run_rules(threads, text, &base_rules())
+}
+
+fn base_rules() -> Vec<spawnguard_rules::LoadedRule> {
+    vec![
         eql_rule(
             "shell",
             r#"process where process.name == "sh" and process.parent.name == "python3""#,
@@ -41,9 +45,16 @@ fn run(threads: usize, text: &str) -> (Vec<String>, usize) {
   [process where process.name == "curl"]
   [process where process.name == "bash"]"#,
         ),
-    ];
+    ]
+}
+
+fn run_rules(
+    threads: usize,
+    text: &str,
+    rules: &[spawnguard_rules::LoadedRule],
+) -> (Vec<String>, usize) {
     let mut e = Engine::new(
-        &rules,
+        rules,
         EngineConfig {
             max_alerts_per_minute: 0,
             ..EngineConfig::default()
@@ -104,4 +115,48 @@ fn kept_trash_is_every_event_with_a_hit_and_changes_no_alert() {
     let trash = keeping.take_trash();
     assert_eq!(trash.len(), 600, "one kept event per `sh` line");
     assert!(keeping.take_trash().is_empty(), "taken once");
+}
+
+/// One thread screens each line after the engine has processed the previous one, and skips
+/// the later stages of sequences with nothing pending; worker threads screen ahead and
+/// evaluate every stage. Sequences whose first stage is rare (so that they are seldom
+/// pending), with `until` and missing-event stages, must raise the same alerts either way.
+#[test]
+fn later_stages_skipped_while_nothing_is_pending_change_no_alert() {
+    let text = lines();
+    let rules = vec![
+        // python3 is every fifth event; by pid parity of the parent: pending only at times.
+        eql_rule(
+            "rare-first",
+            r#"sequence by host.name with maxspan=3s
+  [process where process.name == "python3" and process.parent.name == "ls"]
+  [process where process.name == "sh"]
+  [process where process.name == "bash"]"#,
+        ),
+        eql_rule(
+            "until",
+            r#"sequence by host.name with maxspan=10s
+  [process where process.name == "python3" and process.parent.name == "curl"]
+  [process where process.name == "bash"]
+until [process where process.name == "ls" and process.parent.name == "sh"]"#,
+        ),
+        eql_rule(
+            "trailing-missing",
+            r#"sequence by host.name with maxspan=5s
+  [process where process.name == "python3" and process.parent.name == "bash"]
+  [process where process.name == "curl"]
+  ![process where process.name == "ls" and process.parent.name == "python3"]"#,
+        ),
+        eql_rule(
+            "leading-missing",
+            r#"sequence by host.name with maxspan=5s
+  ![process where process.name == "sh" and process.parent.name == "sh"]
+  [process where process.name == "python3" and process.parent.name == "sh"]
+  [process where process.name == "bash"]"#,
+        ),
+    ];
+    let (one, _) = run_rules(1, &text, &rules);
+    let (two, _) = run_rules(2, &text, &rules);
+    assert!(one.len() > 20, "too few alerts: {}", one.len());
+    assert_eq!(one, two);
 }

@@ -148,9 +148,11 @@ impl Flat {
                 }) else {
                     continue;
                 };
-                if let (Some(v), Some(o), Some(ps)) =
-                    (values.get_mut(d), orders.get_mut(d), placed_slots.get_mut(d))
-                {
+                if let (Some(v), Some(o), Some(ps)) = (
+                    values.get_mut(d),
+                    orders.get_mut(d),
+                    placed_slots.get_mut(d),
+                ) {
                     *v = l.value;
                     *o = l.order;
                     *ps = l.slot;
@@ -158,8 +160,7 @@ impl Flat {
             }
             // A slot spelled in more than one order (rare) is sorted by spelling order.
             let mixed = (1..kept).any(|i| {
-                placed_slots.get(i) == placed_slots.get(i - 1)
-                    && orders.get(i) < orders.get(i - 1)
+                placed_slots.get(i) == placed_slots.get(i - 1) && orders.get(i) < orders.get(i - 1)
             });
             if mixed {
                 sort_by_order(&starts[..=n], &mut values, orders);

@@ -688,7 +688,18 @@ mod tests {
     fn quote_or_backslash_finds_the_first_one() {
         // Every length up to past the word-at-a-time part, with the sought bytes, bytes that
         // differ from them by one bit or carry, and high bytes, at every position.
-        let fill = [b'a', b'"' ^ 1, b'\\' ^ 0x80, 0x21, 0x23, 0x5b, 0x5d, 0xff, 0x00, 0x01];
+        let fill = [
+            b'a',
+            b'"' ^ 1,
+            b'\\' ^ 0x80,
+            0x21,
+            0x23,
+            0x5b,
+            0x5d,
+            0xff,
+            0x00,
+            0x01,
+        ];
         for len in 0..40 {
             for f in fill {
                 let base = vec![f; len];

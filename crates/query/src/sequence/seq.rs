@@ -197,6 +197,12 @@ impl<T: Clone> SequenceMatcher<T> {
         self.n_partials
     }
 
+    /// Whether an event matching only a later stage (or `until`) could change anything: some
+    /// partial sequence is pending, or a held-back match waits for its trailing window.
+    pub fn is_live(&self) -> bool {
+        self.n_partials > 0 || !self.deadlines.is_empty()
+    }
+
     fn has_place(&self, p: Place) -> bool {
         self.missing.iter().any(|&(_, pl)| pl == p)
     }
