@@ -389,8 +389,25 @@ impl Engine {
         }
         let mut cands = Vec::new();
         self.expire_sequences(&mut cands);
+        // Hits that can change nothing (a later stage of a sequence with nothing pending:
+        // workers screen ahead of this state) are dropped here, as the one-thread screen
+        // drops them before evaluating.
+        let mut hits = hits;
+        hits.retain(|&ri| {
+            let matched = stages.iter().find(|(r, _)| *r == ri).map(|s| s.1);
+            !self.screen.idle_hit(ri as usize, matched, &self.live)
+        });
         let event = match event {
             Some(event) if !hits.is_empty() => event,
+            Some(event) => {
+                if let Some(t) = &mut self.trash {
+                    t.push(Arc::new(event));
+                }
+                return cands
+                    .into_iter()
+                    .filter_map(|c| self.finish_candidate(c))
+                    .collect();
+            }
             _ => {
                 return cands
                     .into_iter()
@@ -398,6 +415,7 @@ impl Engine {
                     .collect();
             }
         };
+        event.ensure_view(|raw| self.screen.project(raw));
         let event = Arc::new(event);
         let mut must_commit = false;
         for &ri in &hits {

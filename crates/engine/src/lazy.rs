@@ -3,15 +3,50 @@
 //! full only when something needs the whole document — an alert, its identity, suppression
 //! by arbitrary fields. Most events that reach the stateful engine (a later sequence stage
 //! with no pending sequence, a known new term) never need it.
+//!
+//! The bytes are either the event's own copy or a range of the batch of records a worker
+//! thread screened (shared, not copied: see [`Raw`]). An event kept for long (a pending
+//! sequence's, see [`LazyEvent::retained`]) takes its own copy, so that it does not hold a
+//! whole batch. An event may also come without its view ([`LazyEvent::deferred`]): a worker
+//! hands on an event that only a pending sequence could want without its projected fields,
+//! and the engine projects it again in the rare case one does ([`LazyEvent::ensure_view`]).
 
 use spawnguard_event::Event;
 use std::sync::{Arc, OnceLock};
 
+/// Where a record's bytes are.
+#[derive(Debug, Clone)]
+pub enum Raw {
+    /// The event's own copy.
+    Own(Arc<[u8]>),
+    /// `start..end` of a batch of records.
+    Shared(Arc<Vec<u8>>, usize, usize),
+}
+
+impl Raw {
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Raw::Own(b) => b,
+            Raw::Shared(buf, s, e) => buf.get(*s..*e).unwrap_or(&[]),
+        }
+    }
+
+    /// The same bytes in a copy of their own (no longer holding a batch).
+    fn owned(&self) -> Raw {
+        match self {
+            Raw::Own(b) => Raw::Own(b.clone()),
+            Raw::Shared(..) => Raw::Own(Arc::from(self.bytes())),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct LazyEvent {
-    view: Arc<Event>,
+    /// The fields rules read; unset for a [`LazyEvent::deferred`] event until
+    /// [`LazyEvent::ensure_view`] (or the first [`LazyEvent::view`], which parses in full).
+    view: OnceLock<Arc<Event>>,
     /// The record's bytes when `view` is a projection; `None` when `view` is whole.
-    raw: Option<Arc<[u8]>>,
+    raw: Option<Raw>,
     full: OnceLock<Arc<Event>>,
 }
 
@@ -27,31 +62,55 @@ impl LazyEvent {
     /// An event that is already whole (parsed in full, or built by the sensor).
     pub fn whole(ev: Event) -> LazyEvent {
         LazyEvent {
-            view: Arc::new(ev),
+            view: OnceLock::from(Arc::new(ev)),
             raw: None,
             full: OnceLock::new(),
         }
     }
 
     /// A projection of the record `raw`.
-    pub fn projected(view: Event, raw: &[u8]) -> LazyEvent {
+    pub fn projected(view: Event, raw: Raw) -> LazyEvent {
         LazyEvent {
-            view: Arc::new(view),
-            raw: Some(Arc::from(raw)),
+            view: OnceLock::from(Arc::new(view)),
+            raw: Some(raw),
             full: OnceLock::new(),
         }
     }
 
+    /// The record `raw`, whose projection is left to [`LazyEvent::ensure_view`].
+    pub fn deferred(raw: Raw) -> LazyEvent {
+        LazyEvent {
+            view: OnceLock::new(),
+            raw: Some(raw),
+            full: OnceLock::new(),
+        }
+    }
+
+    /// Makes the view by `project` (the screen's projection of the record) if there is none
+    /// yet; a record it cannot project is parsed in full.
+    pub fn ensure_view(&self, project: impl FnOnce(&[u8]) -> Option<Event>) {
+        if self.view.get().is_some() {
+            return;
+        }
+        let projected = self
+            .raw
+            .as_ref()
+            .and_then(|r| project(r.bytes()))
+            .map(Arc::new);
+        let view = projected.unwrap_or_else(|| self.full());
+        let _ = self.view.set(view);
+    }
+
     /// The same event for keeping in a pending sequence or sample, where only its whole
     /// document is read again (for the alert): a projection's view is left out (it is
-    /// several times the size of the record), the record's bytes are shared. A whole event
+    /// several times the size of the record), the record's bytes are its own. A whole event
     /// is kept as it is.
     pub fn retained(self: &Arc<LazyEvent>) -> Arc<LazyEvent> {
         match &self.raw {
             None => self.clone(),
             Some(raw) => Arc::new(LazyEvent {
-                view: no_view(),
-                raw: Some(raw.clone()),
+                view: OnceLock::from(no_view()),
+                raw: Some(raw.owned()),
                 full: match self.full.get() {
                     Some(f) => OnceLock::from(f.clone()),
                     None => OnceLock::new(),
@@ -61,23 +120,24 @@ impl LazyEvent {
     }
 
     /// The fields rules read (all of them, when the event is whole; none, for an event
-    /// [`LazyEvent::retained`] for its document).
+    /// [`LazyEvent::retained`] for its document; the whole document for a deferred event
+    /// whose view was never made).
     pub fn view(&self) -> &Event {
-        &self.view
+        self.view.get_or_init(|| self.full())
     }
 
     /// The whole document, parsed on first use.
     pub fn full(&self) -> Arc<Event> {
         let Some(raw) = &self.raw else {
-            return self.view.clone();
+            return self.view.get().cloned().unwrap_or_else(no_view);
         };
         self.full
             .get_or_init(|| {
                 // The projection accepted these bytes, so the full parser does too; should
-                // it not, the view is all there is.
-                match serde_json::from_slice(raw) {
+                // it not, the view (if any) is all there is.
+                match serde_json::from_slice(raw.bytes()) {
                     Ok(v) => Arc::new(Event::new(v)),
-                    Err(_) => self.view.clone(),
+                    Err(_) => self.view.get().cloned().unwrap_or_else(no_view),
                 }
             })
             .clone()

@@ -175,16 +175,19 @@ fn work(
             }
         };
         let bytes = batch.data.len() as u64 + batch.items.len() as u64;
+        // Shared by the events handed on, instead of a copy of each record.
+        let data = Arc::new(batch.data);
         let mut items = batch.items;
         let prepared: Vec<Prepared> = items
             .drain(..)
             .map(|it| match it {
                 Item::Err(b) => Prepared::Bad(b),
                 Item::Rec { line, start, end } => {
-                    screen.prepare_line(&batch.data[start..end], &file, line, &mut scratch)
+                    screen.prepare_in_batch(&data, (start, end), &file, line, &mut scratch)
                 }
             })
             .collect();
+        drop(data);
         if tx.send((batch.seq, prepared, bytes, me)).is_err() {
             return;
         }

@@ -13,7 +13,7 @@
 use crate::context::{Observation, Observer};
 use crate::gate::Live;
 use crate::keyindex::KeyIndex;
-use crate::lazy::LazyEvent;
+use crate::lazy::{LazyEvent, Raw};
 use crate::shared::{Leaves, Memo, Node};
 use foldhash::HashMap;
 use spawnguard_event::reader::{check_record, parse_record, BadRecord};
@@ -300,6 +300,33 @@ impl Screen {
         line: u64,
         scratch: &mut ScreenScratch,
     ) -> Prepared {
+        self.prepare(bytes, None, file, line, scratch)
+    }
+
+    /// [`Screen::prepare_line`] for the record `start..end` of a batch: an event handed on
+    /// refers to the batch's bytes instead of copying them (see [`crate::lazy::Raw`]); one
+    /// that only a pending sequence could want is handed on without its view
+    /// ([`LazyEvent::deferred`]), as the engine will most likely have no use for it.
+    pub fn prepare_in_batch(
+        &self,
+        batch: &Arc<Vec<u8>>,
+        (start, end): (usize, usize),
+        file: &Arc<str>,
+        line: u64,
+        scratch: &mut ScreenScratch,
+    ) -> Prepared {
+        let bytes = batch.get(start..end).unwrap_or(&[]);
+        self.prepare(bytes, Some((batch, start, end)), file, line, scratch)
+    }
+
+    fn prepare(
+        &self,
+        bytes: &[u8],
+        batch: Option<(&Arc<Vec<u8>>, usize, usize)>,
+        file: &Arc<str>,
+        line: u64,
+        scratch: &mut ScreenScratch,
+    ) -> Prepared {
         // Projected first (one validating pass that builds only the fields rules read); then
         // one literal scan of those fields' text, and each rule's own formula is checked
         // only when the category index hands the rule this event (see `screen_event`).
@@ -324,9 +351,16 @@ impl Screen {
             if hits.is_empty() && !self.prefilter.any_holds(&mut scratch.prefilter) {
                 return Prepared::Skipped;
             }
+            // The record's bytes, for an event handed on (not copied out of a batch), and
+            // whether its view may be left out.
+            let raw = (!hits.is_empty()).then(|| match batch {
+                Some((b, s, e)) => Raw::Shared(b.clone(), s, e),
+                None => Raw::Own(Arc::from(bytes)),
+            });
+            let defer = batch.is_some() && self.later_stages_only(&stages, &hits);
             return Prepared::Event(self.prepared(
                 ev,
-                Some(bytes),
+                raw.map(|r| (r, defer)),
                 Some((file.clone(), line)),
                 hits,
                 stages,
@@ -347,7 +381,6 @@ impl Screen {
             Err(bad) => Prepared::Bad(bad),
             Ok(ev) => Prepared::Event(self.screen_event(
                 ev,
-                None,
                 Some((file.clone(), line)),
                 Some(&scratch.prefilter),
                 &mut scratch.memo,
@@ -358,20 +391,12 @@ impl Screen {
 
     /// Screens an already parsed event (every rule is a prefilter candidate).
     pub fn prepare_event(&self, ev: Event, source: Option<(Arc<str>, u64)>) -> PreparedEvent {
-        self.screen_event(
-            ev,
-            None,
-            source,
-            None,
-            &mut Memo::default(),
-            &mut Bits::default(),
-        )
+        self.screen_event(ev, source, None, &mut Memo::default(), &mut Bits::default())
     }
 
     fn screen_event(
         &self,
         ev: Event,
-        raw: Option<&[u8]>,
         source: Option<(Arc<str>, u64)>,
         scanned: Option<&Scratch>,
         memo: &mut Memo,
@@ -379,7 +404,7 @@ impl Screen {
     ) -> PreparedEvent {
         let mut stages = Vec::new();
         let hits = self.hits(&ev, scanned, memo, bits, &mut stages, None);
-        self.prepared(ev, raw, source, hits, stages)
+        self.prepared(ev, None, source, hits, stages)
     }
 
     /// Rules (indices, ascending) whose condition matched the event, or sequence/sample
@@ -463,10 +488,35 @@ impl Screen {
         hits
     }
 
+    /// Whether every hit is a sequence's later stage (or `until`) only: such an event matters
+    /// only if the rule has something pending when the engine gets to it.
+    fn later_stages_only(&self, stages: &[(u32, u64)], hits: &[u32]) -> bool {
+        stages.len() == hits.len()
+            && stages
+                .iter()
+                .all(|&(r, m)| self.always.get(r as usize).is_some_and(|a| m & a == 0))
+    }
+
+    /// Whether rule `ri`'s hit with stage results `matched` can change nothing: a sequence
+    /// with nothing pending, matched by none of the stages that start or block a sequence.
+    pub(crate) fn idle_hit(&self, ri: usize, matched: Option<u64>, live: &Live) -> bool {
+        match (matched, self.always.get(ri)) {
+            (Some(m), Some(a)) => m & a == 0 && !live.get(ri),
+            _ => false,
+        }
+    }
+
+    /// The projection of a record (`None`: not projectable, or no projection).
+    pub(crate) fn project(&self, bytes: &[u8]) -> Option<Event> {
+        self.projection.as_ref().and_then(|p| p.project(bytes))
+    }
+
+    /// `raw`: the record's bytes when `ev` is its projection, and whether the view may be
+    /// left out ([`LazyEvent::deferred`]).
     fn prepared(
         &self,
         ev: Event,
-        raw: Option<&[u8]>,
+        raw: Option<(Raw, bool)>,
         source: Option<(Arc<str>, u64)>,
         hits: Vec<u32>,
         stages: Vec<(u32, u64)>,
@@ -475,7 +525,8 @@ impl Screen {
         let timestamp_ns = ev.first(&self.timestamp_field).and_then(timestamp_ns);
         PreparedEvent {
             event: (!hits.is_empty()).then(|| match raw {
-                Some(raw) => LazyEvent::projected(ev, raw),
+                Some((raw, false)) => LazyEvent::projected(ev, raw),
+                Some((raw, true)) => LazyEvent::deferred(raw),
                 None => LazyEvent::whole(ev),
             }),
             observation,
