@@ -393,7 +393,8 @@ impl Engine {
         // workers screen ahead of this state) are dropped here, as the one-thread screen
         // drops them before evaluating.
         let mut hits = hits;
-        hits.retain(|&ri| {
+        hits.retain(|ri| {
+            let ri = *ri;
             let matched = stages.iter().find(|(r, _)| *r == ri).map(|s| s.1);
             !self.screen.idle_hit(ri as usize, matched, &self.live)
         });
@@ -401,7 +402,7 @@ impl Engine {
             Some(event) if !hits.is_empty() => event,
             Some(event) => {
                 if let Some(t) = &mut self.trash {
-                    t.push(Arc::new(event));
+                    t.push(event);
                 }
                 return cands
                     .into_iter()
@@ -416,7 +417,6 @@ impl Engine {
             }
         };
         event.ensure_view(|raw| self.screen.project(raw));
-        let event = Arc::new(event);
         let mut must_commit = false;
         for &ri in &hits {
             let ri = ri as usize;

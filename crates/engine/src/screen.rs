@@ -16,6 +16,7 @@ use crate::keyindex::KeyIndex;
 use crate::lazy::{LazyEvent, Raw};
 use crate::shared::{Leaves, Memo, Node};
 use foldhash::HashMap;
+use smallvec::SmallVec;
 use spawnguard_event::reader::{check_record, parse_record, BadRecord};
 use spawnguard_event::{Event, FieldPath, Projection};
 use spawnguard_query::ir::{CmpOp, Literal, Pred};
@@ -39,11 +40,16 @@ pub enum Prepared {
     Event(PreparedEvent),
 }
 
+/// Rules an event hit: rarely more than a few (inline, no allocation).
+pub type Hits = SmallVec<[u32; 4]>;
+/// A sequence rule and the bit mask of its conditions an event matched.
+pub type Stages = SmallVec<[(u32, u64); 2]>;
+
 #[derive(Debug)]
 pub struct PreparedEvent {
     /// The event, when some rule needs it (`hits` not empty); otherwise it is dropped where
     /// it was screened (on a worker thread, where it was allocated).
-    pub event: Option<LazyEvent>,
+    pub event: Option<Arc<LazyEvent>>,
     /// What the stream context learns from the event, extracted while screening.
     pub observation: Option<Observation>,
     /// The event's `@timestamp` (the stream clock).
@@ -51,11 +57,11 @@ pub struct PreparedEvent {
     pub source: Option<(Arc<str>, u64)>,
     /// Rules (indices) whose event condition matched, or sequence/sample rules that may
     /// care about this event.
-    pub hits: Vec<u32>,
+    pub hits: Hits,
     /// For the sequence rules among `hits`: which of their conditions matched (bit `i`:
     /// stage `i` as written, then `until`), so that the sequence matcher does not evaluate
     /// them again (see `SequenceMatcher::push_matched`).
-    pub stages: Vec<(u32, u64)>,
+    pub stages: Stages,
 }
 
 pub struct Screen {
@@ -337,7 +343,7 @@ impl Screen {
             }
             self.prefilter
                 .mark_texts(&scratch.texts, &mut scratch.prefilter);
-            let mut stages = Vec::new();
+            let mut stages = Stages::new();
             let hits = self.hits(
                 &ev,
                 Some(&scratch.prefilter),
@@ -358,10 +364,12 @@ impl Screen {
                 None => Raw::Own(Arc::from(bytes)),
             });
             let defer = batch.is_some() && self.later_stages_only(&stages, &hits);
+            // Where it came from matters only to alerts (no shared count touched otherwise).
+            let source = (!hits.is_empty()).then(|| (file.clone(), line));
             return Prepared::Event(self.prepared(
                 ev,
                 raw.map(|r| (r, defer)),
-                Some((file.clone(), line)),
+                source,
                 hits,
                 stages,
             ));
@@ -402,7 +410,7 @@ impl Screen {
         memo: &mut Memo,
         bits: &mut Bits,
     ) -> PreparedEvent {
-        let mut stages = Vec::new();
+        let mut stages = Stages::new();
         let hits = self.hits(&ev, scanned, memo, bits, &mut stages, None);
         self.prepared(ev, None, source, hits, stages)
     }
@@ -415,9 +423,9 @@ impl Screen {
         scanned: Option<&Scratch>,
         memo: &mut Memo,
         bits: &mut Bits,
-        stages: &mut Vec<(u32, u64)>,
+        stages: &mut Stages,
         live: Option<&Live>,
-    ) -> Vec<u32> {
+    ) -> Hits {
         memo.reset(&self.leaves);
         // Candidates: rules of the event's categories (or of every category), whose required
         // value is present (see `KeyIndex`), and whose anchor literal occurs (see
@@ -450,7 +458,7 @@ impl Screen {
                 *x &= y;
             }
         }
-        let mut hits = Vec::new();
+        let mut hits = Hits::new();
         for (w, &word) in bits.cand.iter().enumerate() {
             let mut word = word;
             while word != 0 {
@@ -518,16 +526,20 @@ impl Screen {
         ev: Event,
         raw: Option<(Raw, bool)>,
         source: Option<(Arc<str>, u64)>,
-        hits: Vec<u32>,
-        stages: Vec<(u32, u64)>,
+        hits: Hits,
+        stages: Stages,
     ) -> PreparedEvent {
         let observation = self.observer.observe(&ev);
         let timestamp_ns = ev.first(&self.timestamp_field).and_then(timestamp_ns);
         PreparedEvent {
-            event: (!hits.is_empty()).then(|| match raw {
-                Some((raw, false)) => LazyEvent::projected(ev, raw),
-                Some((raw, true)) => LazyEvent::deferred(raw),
-                None => LazyEvent::whole(ev),
+            // Made here (on a worker thread, where it is freed again: see
+            // `Engine::keep_trash`).
+            event: (!hits.is_empty()).then(|| {
+                Arc::new(match raw {
+                    Some((raw, false)) => LazyEvent::projected(ev, raw),
+                    Some((raw, true)) => LazyEvent::deferred(raw),
+                    None => LazyEvent::whole(ev),
+                })
             }),
             observation,
             timestamp_ns,
