@@ -217,7 +217,7 @@ pub fn wildcard_req(p: &str) -> Req {
     best_fragment(runs.iter().flat_map(|r| r.split(unsafe_char)))
 }
 
-fn push_char(runs: &mut Vec<String>, c: char) {
+fn push_char(runs: &mut [String], c: char) {
     if let Some(last) = runs.last_mut() {
         last.push(c);
     }
