@@ -124,7 +124,7 @@ pub fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
 /// keeps the ASCII text of a folded string exactly the ASCII text of the original, which
 /// the byte prefilter relies on.
 pub fn fold(s: &str) -> Cow<'_, str> {
-    if s.bytes().any(|c| c.is_ascii_uppercase() || c >= 0x80) {
+    if needs_fold(s.as_bytes()) {
         let mut out = String::with_capacity(s.len());
         for c in s.chars() {
             fold_char(c, &mut out);
@@ -135,6 +135,18 @@ pub fn fold(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// Whether any byte is an ASCII capital or not ASCII: 16 bytes at a time with no early exit
+/// inside a block, so that the test is vectorised (most values are already folded).
+#[inline]
+fn needs_fold(b: &[u8]) -> bool {
+    let test = |c: u8| c.is_ascii_uppercase() || c >= 0x80;
+    let mut blocks = b.chunks_exact(16);
+    let found = blocks
+        .by_ref()
+        .any(|blk| blk.iter().fold(false, |any, &c| any | test(c)));
+    found || blocks.remainder().iter().any(|&c| test(c))
+}
+
 /// Appends the [`fold`] of one character.
 pub fn fold_char(c: char, out: &mut String) {
     if c.is_ascii() {
@@ -143,5 +155,32 @@ pub fn fold_char(c: char, out: &mut String) {
         out.push(c);
     } else {
         out.extend(c.to_lowercase());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needs_fold_finds_a_capital_or_non_ascii_byte_anywhere() {
+        for len in 0..50 {
+            let plain = vec![b'a'; len];
+            assert!(!needs_fold(&plain), "{len}");
+            for i in 0..len {
+                for c in [b'A', b'Z', 0x80, 0xc3, 0xff] {
+                    let mut s = plain.clone();
+                    s[i] = c;
+                    assert!(needs_fold(&s), "{len} {i} {c}");
+                }
+                for c in [b'@', b'[', b'`', b'{', b'0', 0x7f] {
+                    let mut s = plain.clone();
+                    s[i] = c;
+                    assert!(!needs_fold(&s), "{len} {i} {c}");
+                }
+            }
+        }
+        assert_eq!(fold("Ab/ÉCOLE"), "ab/école");
+        assert!(matches!(fold("already folded"), Cow::Borrowed(_)));
     }
 }
