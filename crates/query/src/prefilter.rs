@@ -17,6 +17,7 @@ use crate::matcher::PatternKind;
 use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::{self, DFA};
 use aho_corasick::{Anchored, MatchKind, StartKind};
+use foldhash::HashMap;
 use memchr::memmem;
 
 mod gate;
@@ -304,10 +305,15 @@ impl Compiled {
                     Compiled::Any(rest)
                 };
             }
+            // `any`: the words of common literals first (likeliest to settle it true);
+            // `all`: those of rare literals first (likeliest to settle it false).
+            let mut ms = masks(&lits);
+            ms.sort_unstable_by_key(|&(w, _)| w);
             let bits = if all {
-                Compiled::AllBits(masks(&lits))
+                ms.reverse();
+                Compiled::AllBits(ms)
             } else {
-                Compiled::AnyBits(masks(&lits))
+                Compiled::AnyBits(ms)
             };
             if rest.is_empty() {
                 return bits;
@@ -396,7 +402,15 @@ impl Prefilter {
                 }
             }
         }
-        let index = |s: &str| lits.binary_search(&s).unwrap_or(0);
+        // Literals numbered by how many requirements name them, most first: the common ones
+        // (`linux`, `start`, `exec`) share the first words of the seen-set, which the masks
+        // of `any` test first (and those of `all` last, see `Compiled::packed`).
+        let mut order: Vec<usize> = (0..lits.len()).collect();
+        order.sort_by_key(|&i| (std::cmp::Reverse(uses.get(i).copied().unwrap_or(0)), i));
+        let lits: Vec<&str> = order.iter().filter_map(|&i| lits.get(i).copied()).collect();
+        let uses: Vec<usize> = order.iter().filter_map(|&i| uses.get(i).copied()).collect();
+        let ids: HashMap<&str, usize> = lits.iter().enumerate().map(|(i, l)| (*l, i)).collect();
+        let index = |s: &str| ids.get(s).copied().unwrap_or(0);
         fn compile(r: &Req, index: &dyn Fn(&str) -> usize) -> Compiled {
             match r {
                 Req::Always => Compiled::Always,
@@ -458,15 +472,12 @@ impl Prefilter {
                 .iter()
                 .map(|r| {
                     let Some(anchor) = r.anchor_lits(&|l| {
-                        lits.binary_search(&l)
-                            .ok()
-                            .and_then(|i| uses.get(i).copied())
-                            .unwrap_or(0)
+                        ids.get(l).and_then(|&i| uses.get(i).copied()).unwrap_or(0)
                     }) else {
                         return Vec::new();
                     };
                     let idx: Option<Vec<usize>> =
-                        anchor.iter().map(|l| lits.binary_search(l).ok()).collect();
+                        anchor.iter().map(|l| ids.get(l).copied()).collect();
                     idx.map(|idx| masks(&idx)).unwrap_or_default()
                 })
                 .collect(),
