@@ -389,27 +389,15 @@ impl Engine {
         }
         let mut cands = Vec::new();
         self.expire_sequences(&mut cands);
-        // Hits that can change nothing (a later stage of a sequence with nothing pending:
-        // workers screen ahead of this state) are dropped here, as the one-thread screen
-        // drops them before evaluating.
+        // Hits that can change nothing (workers screen ahead of the sequences' state).
         let mut hits = hits;
-        hits.retain(|ri| {
-            let ri = *ri;
-            let matched = stages.iter().find(|(r, _)| *r == ri).map(|s| s.1);
-            !self.screen.idle_hit(ri as usize, matched, &self.live)
-        });
+        self.screen.drop_idle_hits(&mut hits, &stages, &self.live);
         let event = match event {
             Some(event) if !hits.is_empty() => event,
-            Some(event) => {
-                if let Some(t) = &mut self.trash {
-                    t.push(event);
+            other => {
+                if let (Some(e), Some(t)) = (other, &mut self.trash) {
+                    t.push(e);
                 }
-                return cands
-                    .into_iter()
-                    .filter_map(|c| self.finish_candidate(c))
-                    .collect();
-            }
-            _ => {
                 return cands
                     .into_iter()
                     .filter_map(|c| self.finish_candidate(c))

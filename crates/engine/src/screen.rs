@@ -505,13 +505,18 @@ impl Screen {
                 .all(|&(r, m)| self.always.get(r as usize).is_some_and(|a| m & a == 0))
     }
 
-    /// Whether rule `ri`'s hit with stage results `matched` can change nothing: a sequence
-    /// with nothing pending, matched by none of the stages that start or block a sequence.
-    pub(crate) fn idle_hit(&self, ri: usize, matched: Option<u64>, live: &Live) -> bool {
-        match (matched, self.always.get(ri)) {
-            (Some(m), Some(a)) => m & a == 0 && !live.get(ri),
-            _ => false,
-        }
+    /// Drops the hits that can change nothing: of a sequence with nothing pending, matched
+    /// by none of the stages that start or block a sequence (as the one-thread screen does
+    /// not even evaluate them; worker threads screen ahead of the sequences' state).
+    pub(crate) fn drop_idle_hits(&self, hits: &mut Hits, stages: &[(u32, u64)], live: &Live) {
+        hits.retain(|ri| {
+            let ri = *ri;
+            let matched = stages.iter().find(|(r, _)| *r == ri).map(|s| s.1);
+            match (matched, self.always.get(ri as usize)) {
+                (Some(m), Some(a)) => m & a != 0 || live.get(ri as usize),
+                _ => true,
+            }
+        });
     }
 
     /// The projection of a record (`None`: not projectable, or no projection).

@@ -6,6 +6,7 @@
 //! under it, flattening arrays the way Elasticsearch indexes them, so that "any element of an
 //! array matches" falls out of the lookup.
 
+pub mod bytes;
 pub mod flat;
 mod path;
 pub mod probe;

@@ -1,0 +1,160 @@
+use super::*;
+use crate::{Event, FieldPath};
+
+#[test]
+fn quote_or_backslash_finds_the_first_one() {
+    // Every length up to past the word-at-a-time part, with the sought bytes, bytes that
+    // differ from them by one bit or carry, and high bytes, at every position.
+    let fill = [
+        b'a',
+        b'"' ^ 1,
+        b'\\' ^ 0x80,
+        0x21,
+        0x23,
+        0x5b,
+        0x5d,
+        0xff,
+        0x00,
+        0x01,
+    ];
+    for len in 0..40 {
+        for f in fill {
+            let base = vec![f; len];
+            assert_eq!(quote_or_backslash(&base), None, "{len} {f}");
+            for i in 0..len {
+                for c in [b'"', b'\\'] {
+                    let mut s = base.clone();
+                    s[i] = c;
+                    // A second match after the first must not hide it.
+                    if i + 1 < len {
+                        s[len - 1] = b'"';
+                    }
+                    let naive = s.iter().position(|&x| x == b'"' || x == b'\\');
+                    assert_eq!(quote_or_backslash(&s), naive, "{s:?}");
+                }
+            }
+        }
+    }
+}
+
+/// The projection gives every field exactly the full parse's values, or hands the record
+/// over; `must` records are ones it has to project.
+fn check(doc: &str, fields: &[&str], must: bool) {
+    let p = Projection::new(fields.iter().copied());
+    let full = Event::new(serde_json::from_str(doc).unwrap());
+    let Some(proj) = p.project(doc.as_bytes()) else {
+        assert!(!must, "not projected: {doc}");
+        return;
+    };
+    assert!(proj.is_flat());
+    for f in fields {
+        let fp = FieldPath::new(f);
+        assert_eq!(proj.values(&fp), full.values(&fp), "{f} in {doc}");
+        assert_eq!(proj.first(&fp), full.first(&fp), "{f} in {doc}");
+    }
+}
+
+const FIELDS: &[&str] = &[
+    "process.name",
+    "process.args",
+    "process.parent.name",
+    "process.pid",
+    "event.category",
+    "dll.name",
+    "a.b.c",
+    "a..b",
+    "x",
+    "f",
+    "neg",
+    "big",
+];
+
+#[test]
+fn projected_values_equal_full_values() {
+    let must = [
+        r#"{"process":{"name":"sh","args":["sh","-c","id"],"pid":12,"parent":{"name":"python3","pid":1}},"event":{"category":["process"]},"agent":{"id":"x"}}"#,
+        r#"{"process.name":"sh","process.parent.name":"py","process":{"parent.name":"py2"}}"#,
+        r#"{"process":{"parent.name":"py2"},"process.parent":{"name":"py3"},"process.parent.name":"py"}"#,
+        r#"{"process":[{"name":"a"},{"name":["b",null,"c"]},3,"s"],"dll":[{"name":"k"},{"other":1}]}"#,
+        r#"{"a":{"b":{"c":1},"b.c":2},"a.b":{"c":3},"a.b.c":4,"a..b":10,"a.":{".b":11}}"#,
+        r#"{"a":[{"b.c":[6,null,7]},{"b":{"c":8}}],"a.b":[{"c":9}],"a.b.c":[[5]]}"#,
+        r#"{"x":{"nested":[1,2,{"y":null}]},"f":1.5e3,"neg":-42,"big":123456789012345678901234}"#,
+        r#"{ "process" : { "name" : "s\u00e9\"q\\" } , "x" : "tab\tin\nescape" }"#,
+        r#"{"x":-0,"neg":-0.0,"f":0}"#,
+        r#"{"process":{"name":"sh"},"agent":{"id":1},"agent":{"id":2}}"#,
+        r#"{}"#,
+    ];
+    for d in must {
+        check(d, FIELDS, true);
+    }
+    // Duplicate keys on the way to a wanted field: the later one replaces the earlier in
+    // the full parse; these are handed over (or, if projected, must agree).
+    for d in [
+        r#"{"process":{"name":"first"},"process":{"name":"second"}}"#,
+        r#"{"process":{"name":"first"},"process":5}"#,
+        r#"{"a":{"b":{"c":1}},"a":{"":{"b":12}}}"#,
+    ] {
+        check(d, FIELDS, false);
+    }
+}
+
+#[test]
+fn a_field_that_is_also_the_way_to_another_keeps_both() {
+    let fields = ["process.parent", "process.parent.name", "process"];
+    for d in [
+        r#"{"process":{"parent":{"name":"py","pid":3},"name":"sh"}}"#,
+        r#"{"process.parent":[{"name":"py"},{"name":"q"}],"process":{"parent.name":"r"}}"#,
+    ] {
+        check(d, &fields, true);
+    }
+}
+
+#[test]
+fn plain_objects_are_told_from_everything_else() {
+    assert!(is_plain_object(
+        br#"{"a":[1,{"b":"c\"d"}],"e":null,"f":-1.5e3}"#
+    ));
+    assert!(is_plain_object(b" {} "));
+    for bad in [
+        &br#"{"a":1"#[..],
+        br#"{"a":1}}"#,
+        br#"{"a" 1}"#,
+        br#"{"a":[1 2]}"#,
+        br#"{"a":.5}"#,
+        br#""text""#,
+        b"{\"a\":\"\x01\"}",
+    ] {
+        assert!(!is_plain_object(bad), "{}", String::from_utf8_lossy(bad));
+    }
+}
+
+#[test]
+fn unwanted_fields_are_not_built() {
+    let p = Projection::new(["process.name"]);
+    let v = p
+        .project(br#"{"agent":{"id":"x"},"process":{"name":"sh","pid":3},"host":{"name":"h"}}"#)
+        .unwrap();
+    assert_eq!(v.into_doc(), serde_json::json!({"process.name": "sh"}));
+}
+
+#[test]
+fn what_the_full_parser_must_judge_is_handed_over() {
+    let p = Projection::new(["a"]);
+    for bad in [
+        &br#"{"a":1"#[..],
+        br#"{"a":1}x"#,
+        br#"{"a":01}"#,
+        br#"{"a":[1,]}"#,
+        br#"{"a":"x\qy"}"#,
+        b"{\"a\":\"tab\there\"}",
+        br#"[1,2]"#,
+        br#"{"_source":{"a":1},"_id":"q"}"#,
+        br#"{"b":tru}"#,
+        b"{\"a\":\"\xff\"}",
+    ] {
+        assert!(p.project(bad).is_none(), "{}", String::from_utf8_lossy(bad));
+    }
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    assert!(p.project(format!("{{\"a\":{deep}}}").as_bytes()).is_none());
+    assert!(p.project(format!("{{\"b\":{deep}}}").as_bytes()).is_none());
+}
