@@ -10,7 +10,6 @@
 //! ones (`spawnguard_sensor::synthetic`), to measure the memory of a full table.
 
 use spawnguard_sensor::{EventKind, LatencyHistogram, Sensor, SensorConfig};
-use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +24,7 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 }
 
 fn storm(count: usize, jobs: usize) {
-    let path = CString::new("/bin/true").expect("static path");
+    let path = c"/bin/true";
     let argv = [path.as_ptr(), std::ptr::null()];
     let envp: [*const libc::c_char; 1] = [std::ptr::null()];
     let start = Instant::now();
@@ -88,7 +87,10 @@ fn sensor(args: &[String]) {
         .unwrap_or(0);
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [libc::SIGINT, libc::SIGTERM] {
-        signal_hook::flag::register(sig, Arc::clone(&stop)).expect("signal handler");
+        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&stop)) {
+            eprintln!("exec_storm: cannot install a signal handler: {e}");
+            std::process::exit(2);
+        }
     }
     // This consumer counts exec events only: like `watch` with rules that want no fork or exit
     // events, it asks for none (the table still follows every record). `--all-events` builds

@@ -233,14 +233,7 @@ impl<T: Clone> SequenceMatcher<T> {
         item: impl FnOnce() -> T,
         matched: Option<u64>,
     ) -> Vec<SequenceMatch<T>> {
-        let mut item = Some(item);
-        let mut made: Option<T> = None;
-        let mut item = move || -> Option<T> {
-            if made.is_none() {
-                made = item.take().map(|f| f());
-            }
-            made.clone()
-        };
+        let item = std::cell::LazyCell::new(item);
         let n_query = self.n_query;
         let matched = matched.filter(|_| n_query < 64);
         let stage_matches = |st: &super::Flat| match matched {
@@ -307,9 +300,8 @@ impl<T: Clone> SequenceMatcher<T> {
                 continue;
             };
             let partial = if j == 0 {
-                let Some(item) = item() else { continue };
                 Partial {
-                    items: vec![item],
+                    items: vec![(*item).clone()],
                     ts: vec![ts_ns],
                     start_pos: pos,
                     last_pos: pos,
@@ -326,8 +318,7 @@ impl<T: Clone> SequenceMatcher<T> {
                     self.stats.evicted_maxspan += 1;
                     continue;
                 }
-                let Some(item) = item() else { continue };
-                p.items.push(item);
+                p.items.push((*item).clone());
                 p.ts.push(ts_ns);
                 p.last_pos = pos;
                 p
