@@ -76,11 +76,34 @@ fn key_of(p: &Pred) -> Option<(String, Vec<String>)> {
     }
 }
 
+/// The rules one (field, value) keys: as numbers, and as the non-zero words of a bit set
+/// over rules (what [`KeyIndex::candidates`] ORs in: a value that keys many rules, like
+/// `event.type == "start"`, costs a few word operations instead of one per rule).
+#[derive(Debug, Default, Clone)]
+struct Keyed {
+    rules: Vec<u32>,
+    words: Vec<(u32, u64)>,
+}
+
+impl Keyed {
+    fn add(&mut self, rule: u32) {
+        if self.rules.contains(&rule) {
+            return;
+        }
+        self.rules.push(rule);
+        let (w, bit) = (rule / 64, 1u64 << (rule % 64));
+        match self.words.iter_mut().find(|(x, _)| *x == w) {
+            Some((_, m)) => *m |= bit,
+            None => self.words.push((w, bit)),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct KeyIndex {
     fields: Vec<FieldPath>,
     /// Per indexed field: folded value -> rules.
-    by_value: Vec<HashMap<String, Vec<u32>>>,
+    by_value: Vec<HashMap<String, Keyed>>,
     /// Per rule: whether it is keyed (else it is always a candidate).
     keyed: Vec<bool>,
     /// The rules that are not keyed, as a bit set over rules.
@@ -113,10 +136,7 @@ impl KeyIndex {
                     }
                 };
                 for v in vals {
-                    let rules = ix.by_value[fi].entry(v).or_default();
-                    if !rules.contains(&(ri as u32)) {
-                        rules.push(ri as u32);
-                    }
+                    ix.by_value[fi].entry(v).or_default().add(ri as u32);
                 }
             }
         }
@@ -164,7 +184,7 @@ impl KeyIndex {
         let mut keyed = self.keyed.clone();
         for (path, map) in self.fields.iter().zip(&self.by_value) {
             if !provided.contains(&path.as_str()) {
-                for &r in map.values().flatten() {
+                for &r in map.values().flat_map(|k| &k.rules) {
                     keyed[r as usize] = false;
                 }
             }
@@ -193,7 +213,7 @@ impl KeyIndex {
 
 /// Sets in `out` the rules keyed on value `v` of a field (`map`: that field's index).
 #[inline]
-fn mark_value(map: &HashMap<String, Vec<u32>>, v: &Value, out: &mut [u64]) {
+fn mark_value(map: &HashMap<String, Keyed>, v: &Value, out: &mut [u64]) {
     let owned;
     let text = match v {
         Value::String(s) => fold(s),
@@ -210,11 +230,11 @@ fn mark_value(map: &HashMap<String, Vec<u32>>, v: &Value, out: &mut [u64]) {
 
 /// Sets in `out` the rules `map` keys by the folded value `text`.
 #[inline]
-fn mark_text(map: &HashMap<String, Vec<u32>>, text: &str, out: &mut [u64]) {
-    if let Some(rules) = map.get(text) {
-        for &r in rules {
-            if let Some(w) = out.get_mut(r as usize / 64) {
-                *w |= 1u64 << (r % 64);
+fn mark_text(map: &HashMap<String, Keyed>, text: &str, out: &mut [u64]) {
+    if let Some(k) = map.get(text) {
+        for &(w, m) in &k.words {
+            if let Some(x) = out.get_mut(w as usize) {
+                *x |= m;
             }
         }
     }

@@ -102,8 +102,6 @@ pub struct ScreenScratch {
     /// the engine, on worker threads): every stage is evaluated.
     pub(crate) live: Option<Arc<Live>>,
     prefilter: Scratch,
-    /// The projected event's text, for the literal scan.
-    texts: Vec<u8>,
     memo: Memo,
     bits: Bits,
 }
@@ -113,6 +111,9 @@ pub struct ScreenScratch {
 struct Bits {
     cand: Vec<u64>,
     other: Vec<u64>,
+    /// Set by [`Screen::hits`] when the literals were scanned: the requirements whose
+    /// anchor literal is present.
+    anchored: Vec<u64>,
 }
 
 /// The `event.category` values a condition requires, when it says.
@@ -337,12 +338,12 @@ impl Screen {
         // one literal scan of those fields' text, and each rule's own formula is checked
         // only when the category index hands the rule this event (see `screen_event`).
         if let Some(ev) = self.projection.as_ref().and_then(|p| p.project(bytes)) {
-            scratch.texts.clear();
-            if let Some(flat) = ev.as_flat() {
-                flat.texts(&mut scratch.texts);
-            }
             self.prefilter
-                .mark_texts(&scratch.texts, &mut scratch.prefilter);
+                .mark_each_text(&mut scratch.prefilter, |mark| {
+                    if let Some(flat) = ev.as_flat() {
+                        flat.each_text(mark);
+                    }
+                });
             let mut stages = Stages::new();
             let hits = self.hits(
                 &ev,
@@ -354,7 +355,11 @@ impl Screen {
             );
             // A rule that matched needed its requirement; otherwise ask whether any other
             // requirement (another category's rule, the stream context) holds.
-            if hits.is_empty() && !self.prefilter.any_holds(&mut scratch.prefilter) {
+            if hits.is_empty()
+                && !self
+                    .prefilter
+                    .any_holds_among(&scratch.prefilter, &scratch.bits.anchored)
+            {
                 return Prepared::Skipped;
             }
             // The record's bytes, for an event handed on (not copied out of a batch), and
@@ -453,8 +458,8 @@ impl Screen {
             *x &= y;
         }
         if let Some(sc) = scanned {
-            self.prefilter.anchor_candidates(sc, &mut bits.other);
-            for (x, y) in bits.cand.iter_mut().zip(&bits.other) {
+            self.prefilter.anchor_candidates(sc, &mut bits.anchored);
+            for (x, y) in bits.cand.iter_mut().zip(&bits.anchored) {
                 *x &= y;
             }
         }

@@ -213,6 +213,15 @@ impl Flat {
     /// `spawnguard_query::prefilter`; objects never pass a string test). Only the fields
     /// given to [`crate::Projection::with_text_fields`], if it was called.
     pub fn texts(&self, out: &mut Vec<u8>) {
+        self.each_text(|t| {
+            out.extend_from_slice(t);
+            out.push(0);
+        });
+    }
+
+    /// Each text that [`Flat::texts`] joins, in the same order.
+    #[inline]
+    pub fn each_text(&self, mut f: impl FnMut(&[u8])) {
         for &slot in &self.slots.text_slots {
             let slot = slot as usize;
             let vs = match (self.starts.get(slot), self.starts.get(slot + 1)) {
@@ -226,8 +235,7 @@ impl Flat {
                     Value::Bool(false) => "false",
                     _ => continue,
                 };
-                out.extend_from_slice(t.as_bytes());
-                out.push(0);
+                f(t.as_bytes());
             }
         }
     }

@@ -24,9 +24,60 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 thread_local! {
-    /// Per-thread buffer of [`Projection::project`]: the leaves met, kept between records so
-    /// that projecting allocates only the event itself.
-    static SCRATCH: std::cell::RefCell<Vec<Leaf>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Per-thread buffers of [`Projection::project`], kept between records so that
+    /// projecting allocates only the event itself: the leaves met, and the duplicate-key
+    /// stamps (see [`Stamps`]).
+    static SCRATCH: std::cell::RefCell<(Vec<Leaf>, Stamps)> =
+        const { std::cell::RefCell::new((Vec::new(), Stamps::new())) };
+}
+
+/// Which trie nodes a key of the current object already led to: per node, the number of the
+/// object (counted over the thread's whole life, across records and projections) in which it
+/// was last reached. A node stamped with the current object's number is a duplicate key; a
+/// stamp from any other object, this projection's or another's, can never equal it.
+struct Stamps {
+    by_node: Vec<u32>,
+    /// The number of the last object entered.
+    last: u32,
+}
+
+impl Stamps {
+    const fn new() -> Stamps {
+        Stamps {
+            by_node: Vec::new(),
+            last: 0,
+        }
+    }
+
+    /// A fresh number for an object being entered, with room for `nodes` nodes.
+    #[inline]
+    fn enter(&mut self, nodes: usize) -> u32 {
+        if self.by_node.len() < nodes {
+            self.by_node.resize(nodes, 0);
+        }
+        self.last = match self.last.checked_add(1) {
+            Some(n) => n,
+            None => {
+                // Numbers wrapped: old stamps could collide, so forget them all.
+                self.by_node.iter_mut().for_each(|s| *s = 0);
+                1
+            }
+        };
+        self.last
+    }
+
+    /// Stamps `node` with object `obj`; `false` if it was already (a duplicate key).
+    #[inline]
+    fn first_time(&mut self, node: u32, obj: u32) -> bool {
+        match self.by_node.get_mut(node as usize) {
+            Some(s) if *s == obj => false,
+            Some(s) => {
+                *s = obj;
+                true
+            }
+            None => true,
+        }
+    }
 }
 
 /// Deeper records go to the full parser (whose own limit is 128).
@@ -190,14 +241,15 @@ impl Projection {
         }
         simdutf8::basic::from_utf8(bytes).ok()?;
         SCRATCH.with(|cell| {
-            let leaves = &mut *cell.borrow_mut();
+            let (leaves, stamps) = &mut *cell.borrow_mut();
             leaves.clear();
             let mut sc = Scanner {
                 b: bytes,
                 i: 0,
                 depth: 0,
-                segs: SmallVec::new(),
+                segs: Segs::default(),
                 leaves: std::mem::take(leaves),
+                stamps: std::mem::replace(stamps, Stamps::new()),
             };
             sc.ws();
             let done = sc.peek() == Some(b'{') && sc.object(self, 0, true).is_some() && {
@@ -206,6 +258,7 @@ impl Projection {
             };
             let ev = done.then(|| Event::flat(Flat::new(self.slots.clone(), &mut sc.leaves)));
             *leaves = sc.leaves;
+            *stamps = sc.stamps;
             ev
         })
     }
@@ -222,8 +275,9 @@ pub fn is_plain_object(bytes: &[u8]) -> bool {
         b: bytes,
         i: 0,
         depth: 0,
-        segs: SmallVec::new(),
+        segs: Segs::default(),
         leaves: Vec::new(),
+        stamps: Stamps::new(),
     };
     sc.ws();
     if sc.peek() != Some(b'{') || sc.skip().is_none() {
@@ -233,14 +287,42 @@ pub fn is_plain_object(bytes: &[u8]) -> bool {
     sc.i == bytes.len()
 }
 
+/// How many segments each key on the way to the current path spelled (at most
+/// [`MAX_LEVELS`] keys: deeper paths go to the full parser).
+#[derive(Default)]
+struct Segs {
+    len: usize,
+    keys: [u8; MAX_LEVELS],
+}
+
+impl Segs {
+    #[inline]
+    fn push(&mut self, segs: u8) -> Option<()> {
+        *self.keys.get_mut(self.len)? = segs;
+        self.len += 1;
+        Some(())
+    }
+
+    #[inline]
+    fn pop(&mut self) {
+        self.len = self.len.saturating_sub(1);
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[u8] {
+        self.keys.get(..self.len).unwrap_or(&[])
+    }
+}
+
 struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
     depth: usize,
     /// How many segments each key on the way to `path` spelled.
-    segs: SmallVec<[u8; MAX_LEVELS]>,
+    segs: Segs,
     /// The wanted fields' leaf values met so far.
     leaves: Vec<Leaf>,
+    stamps: Stamps,
 }
 
 impl<'a> Scanner<'a> {
@@ -249,14 +331,12 @@ impl<'a> Scanner<'a> {
         self.b.get(self.i).copied()
     }
 
+    /// Skips whitespace: only spaces can be left, as every scanned record was checked to
+    /// have no byte below 0x20 (so no tab, CR or LF).
     #[inline]
     fn ws(&mut self) {
-        while let Some(c) = self.b.get(self.i) {
-            if matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
-                self.i += 1;
-            } else {
-                break;
-            }
+        while self.b.get(self.i) == Some(&b' ') {
+            self.i += 1;
         }
     }
 
@@ -311,6 +391,43 @@ impl<'a> Scanner<'a> {
                 _ => return None,
             }
         }
+    }
+
+    /// At `"` of a key: [`Scanner::string_raw`], and whether the raw content has a dot.
+    /// Keys are short: the first eight bytes are tested for the quote, a backslash and a dot
+    /// at once.
+    #[inline]
+    fn key_raw(&mut self) -> Option<(&'a [u8], bool, bool)> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let start = self.i + 1;
+        #[cfg(target_arch = "x86_64")]
+        if let Some(block) = self.b.get(start..start + 16) {
+            let (stops, dots) = sse2::stops_and_dots_16(block);
+            let k = stops.trailing_zeros() as usize;
+            if stops != 0 && self.b.get(start + k) == Some(&b'"') {
+                // A plain key of fewer than sixteen bytes.
+                self.i = start + k + 1;
+                let dotted = dots & ((1u32 << k) - 1) != 0;
+                return Some((&self.b[start..start + k], false, dotted));
+            }
+        }
+        if let Some(word) = self.b.get(start..start + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            let w = u64::from_le_bytes(w);
+            if let Some(k) = first_of(w, b'"') {
+                if first_of(w, b'\\').is_none_or(|e| e > k) {
+                    // A plain key of fewer than eight bytes.
+                    let dotted = first_of(w, b'.').is_some_and(|d| d < k);
+                    self.i = start + k + 1;
+                    return Some((&self.b[start..start + k], false, dotted));
+                }
+            }
+        }
+        let (raw, escaped) = self.string_raw()?;
+        Some((raw, escaped, memchr::memchr(b'.', raw).is_some()))
     }
 
     /// At `"`: the decoded string.
@@ -419,12 +536,10 @@ impl<'a> Scanner<'a> {
     /// 0 when it spelled all the remaining segments, else how many it spelled, 4 bits each,
     /// first key in the highest bits. `None` past [`MAX_LEVELS`].
     fn order(&self) -> Option<u64> {
-        if self.segs.len() > MAX_LEVELS {
-            return None;
-        }
-        let mut remaining: u32 = self.segs.iter().map(|&s| u32::from(s)).sum();
+        let segs = self.segs.as_slice();
+        let mut remaining: u32 = segs.iter().map(|&s| u32::from(s)).sum();
         let mut code: u64 = 0;
-        for &s in &self.segs {
+        for &s in segs {
             let s = u32::from(s);
             let rank = if s == remaining { 0 } else { s };
             if rank > 15 {
@@ -433,7 +548,7 @@ impl<'a> Scanner<'a> {
             code = code << 4 | u64::from(rank);
             remaining -= s;
         }
-        Some(code << (4 * (MAX_LEVELS - self.segs.len())))
+        Some(code << (4 * (MAX_LEVELS - segs.len())))
     }
 
     /// At a wanted field's value: its leaves (arrays flattened, nulls dropped, objects whole).
@@ -475,14 +590,15 @@ impl<'a> Scanner<'a> {
             self.depth -= 1;
             return Some(());
         }
-        // Keys of this object that lead to wanted fields (by the trie node they lead to: equal
-        // keys lead to the same node, different keys to different ones): a duplicate of one
-        // replaces the earlier value in the full parse, so such records go to the full parser.
-        let mut kept: SmallVec<[u32; 16]> = SmallVec::new();
+        // Keys of this object that lead to wanted fields are stamped with its number (by the
+        // trie node they lead to: equal keys lead to the same node, different keys to
+        // different ones): a duplicate of one replaces the earlier value in the full parse,
+        // so such records go to the full parser.
+        let obj = self.stamps.enter(p.nodes.len());
         loop {
             self.ws();
             let ks = self.i;
-            let (raw, escaped) = self.string_raw()?;
+            let (raw, escaped, dotted) = self.key_raw()?;
             let key: Cow<'a, str> = if escaped {
                 Cow::Owned(serde_json::from_slice(&self.b[ks..self.i]).ok()?)
             } else {
@@ -492,20 +608,24 @@ impl<'a> Scanner<'a> {
                 return None;
             }
             self.eat(b':')?;
-            // Keys are short: a plain count beats a vectorised search.
-            let dots = key.bytes().filter(|&b| b == b'.').count();
+            let dotted = dotted || (escaped && key.contains('.'));
             let target = p
-                .follow(node, &key, dots > 0)
+                .follow(node, &key, dotted)
                 .and_then(|t| p.nodes.get(t as usize).map(|n| (t, n)));
             match target {
                 Some((t, n)) => {
-                    if kept.contains(&t) {
+                    if !self.stamps.first_time(t, obj) {
                         return None;
                     }
+                    let dots = if dotted {
+                        key.bytes().filter(|&b| b == b'.').count()
+                    } else {
+                        0
+                    };
                     let slot = (n.slot != NO_SLOT).then_some(n.slot);
                     let prefix = !n.children.is_empty();
                     let segs = u8::try_from(dots + 1).ok()?;
-                    self.segs.push(segs);
+                    self.segs.push(segs)?;
                     let start = self.i;
                     if let Some(slot) = slot {
                         let order = self.order()?;
@@ -524,7 +644,6 @@ impl<'a> Scanner<'a> {
                         }
                     }
                     self.segs.pop();
-                    kept.push(t);
                 }
                 None => self.skip()?,
             }
@@ -581,42 +700,101 @@ fn bucket(k: &[u8]) -> usize {
     (k.len().wrapping_mul(37) ^ first.wrapping_mul(7) ^ last.wrapping_mul(131)) % BUCKETS
 }
 
-/// Where the first `"` or `\\` is: keys and most values are short, so the first 16 bytes
-/// are looked at eight at a time (in a `u64`) before a vectorised search of the rest.
+/// Where the first `"` or `\\` is.
 #[inline]
 fn quote_or_backslash(s: &[u8]) -> Option<usize> {
-    const SHORT: usize = 16;
     let mut at = 0;
-    while at < SHORT {
-        let Some(word) = s.get(at..at + 8) else {
-            // Fewer than 8 bytes left: one by one.
-            let tail = s.get(at..)?;
-            return tail
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\')
-                .map(|i| i + at);
-        };
+    #[cfg(target_arch = "x86_64")]
+    while let Some(block) = s.get(at..at + 16) {
+        if let Some(i) = sse2::quote_or_backslash_16(block) {
+            return Some(at + i);
+        }
+        at += 16;
+    }
+    // The rest (all of it off x86_64), eight bytes at a time.
+    while let Some(word) = s.get(at..at + 8) {
         let mut w = [0u8; 8];
         w.copy_from_slice(word);
-        if let Some(i) = quote_or_backslash_in(u64::from_le_bytes(w)) {
-            return Some(at + i);
+        let w = u64::from_le_bytes(w);
+        let m = zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\'));
+        if m != 0 {
+            return Some(at + m.trailing_zeros() as usize / 8);
         }
         at += 8;
     }
-    let rest = s.get(SHORT..)?;
-    memchr::memchr2(b'"', b'\\', rest).map(|i| i + SHORT)
+    s.get(at..)?
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|i| i + at)
 }
 
-/// The first byte of `w` (little-endian order) that is `"` or `\\`. A byte equal to the
-/// sought one becomes zero after the XOR, and `(v - 0x01…) & !v & 0x80…` flags every zero byte
-/// exactly up to the first one (a borrow can only flag bytes above it), so the lowest flag of
-/// either test is the first match.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    /// The first `"` or `\\` of a 16-byte block: two byte compares and a mask, in SSE2 (part
+    /// of every x86_64 processor, so needing no detection).
+    #[inline]
+    pub(super) fn quote_or_backslash_16(block: &[u8]) -> Option<usize> {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        if block.len() < 16 {
+            return None;
+        }
+        // SAFETY: SSE2 is always enabled on x86_64, and the unaligned load reads the 16 bytes
+        // of `block`, whose length was checked just above.
+        let mask = unsafe {
+            let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
+            let q = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let b = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            _mm_movemask_epi8(_mm_or_si128(q, b)) as u32
+        };
+        (mask != 0).then(|| mask.trailing_zeros() as usize)
+    }
+
+    /// Of a 16-byte block: the mask of its `"` and `\\` bytes, and that of its dots (bit
+    /// `i` for byte `i`).
+    #[inline]
+    pub(super) fn stops_and_dots_16(block: &[u8]) -> (u32, u32) {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        if block.len() < 16 {
+            return (0, 0);
+        }
+        // SAFETY: as in `quote_or_backslash_16`.
+        unsafe {
+            let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
+            let q = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let b = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            let d = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'.' as i8));
+            (
+                _mm_movemask_epi8(_mm_or_si128(q, b)) as u32,
+                _mm_movemask_epi8(d) as u32,
+            )
+        }
+    }
+}
+
+/// `c` in every byte of a word.
 #[inline]
-fn quote_or_backslash_in(w: u64) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    let m = zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\')));
+const fn splat(c: u8) -> u64 {
+    0x0101_0101_0101_0101 * c as u64
+}
+
+/// Flags (0x80) the zero bytes of `v`, exactly up to the first one: `(v - 0x01…) & !v & 0x80…`
+/// flags every zero byte, and a borrow can only flag bytes above the first, so the lowest
+/// flag is always the first zero byte.
+#[inline]
+const fn zero_bytes(v: u64) -> u64 {
+    v.wrapping_sub(splat(1)) & !v & splat(0x80)
+}
+
+/// The first byte of `w` (little-endian order) equal to `c`.
+#[inline]
+fn first_of(w: u64, c: u8) -> Option<usize> {
+    let m = zero_bytes(w ^ splat(c));
     (m != 0).then(|| m.trailing_zeros() as usize / 8)
 }
 

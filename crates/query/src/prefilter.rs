@@ -21,7 +21,9 @@ use foldhash::HashMap;
 use memchr::memmem;
 
 mod gate;
+mod memo;
 use gate::Gate;
+use memo::TextMemo;
 
 /// A requirement on a line's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -359,6 +361,8 @@ pub struct Prefilter {
     /// Literals that alone satisfy some requirement, as a seen-set.
     sufficient: Vec<u64>,
     unicode_escape: memmem::Finder<'static>,
+    /// Which prefilter a scratch's text memo belongs to.
+    id: u64,
 }
 
 /// Reusable per-thread scratch space for [`Prefilter::candidates`].
@@ -378,6 +382,8 @@ pub struct Scratch {
     gate_absent: Vec<u32>,
     /// Per query, the gate literal chosen from the last sample.
     gate_chosen: Vec<usize>,
+    /// Literal marks by text, for [`Prefilter::mark_texts`].
+    memo: TextMemo,
 }
 
 impl Prefilter {
@@ -457,6 +463,7 @@ impl Prefilter {
             }
         }
         Prefilter {
+            id: memo::next_owner(),
             sufficient: {
                 let on: Vec<usize> = (0..sufficient.len()).filter(|&i| sufficient[i]).collect();
                 let mut words = vec![0u64; lits.len().div_ceil(64)];
@@ -620,18 +627,55 @@ impl Prefilter {
     /// [`Prefilter::holds`] can answer, without asking whether any requirement holds (a
     /// caller that learns it otherwise, from the requirements it checks anyway, asks
     /// [`Prefilter::any_holds`] only when it must).
+    /// Texts seen before are answered from the scratch's memo (see `memo`).
     pub fn mark_texts(&self, texts: &[u8], scratch: &mut Scratch) {
-        self.mark(texts, false, scratch);
+        if !self.start_mark(texts, false, scratch) {
+            return;
+        }
+        if let Some(ac) = &self.ac {
+            scratch.memo.mark(self.id, ac, texts, &mut scratch.seen);
+        }
+    }
+
+    /// [`Prefilter::mark_texts`] of the texts `each` calls its argument with (each without
+    /// a NUL), so that the caller need not join them.
+    pub fn mark_each_text(&self, scratch: &mut Scratch, each: impl FnOnce(&mut dyn FnMut(&[u8]))) {
+        if self.gate.is_some() {
+            // The gate reads the texts joined.
+            let mut joined = Vec::new();
+            each(&mut |t| {
+                joined.extend_from_slice(t);
+                joined.push(0);
+            });
+            return self.mark_texts(&joined, scratch);
+        }
+        if !self.start_mark(&[], false, scratch) {
+            return;
+        }
+        if let Some(ac) = &self.ac {
+            scratch.memo.mark_each(self.id, ac, &mut scratch.seen, each);
+        }
     }
 
     /// Fills the seen-set; `false` when the gate already proved that nothing holds.
     fn mark(&self, line: &[u8], escaped: bool, scratch: &mut Scratch) -> bool {
+        if self.start_mark(line, escaped, scratch) {
+            if let Some(ac) = &self.ac {
+                mark_all(ac, line, &mut scratch.seen);
+            }
+        }
+        !scratch.rejected
+    }
+
+    /// The seen-set emptied for a new line; `false` when there is nothing to mark: the line
+    /// has a `\u` escape (every requirement holds) or the gate proved that none does.
+    fn start_mark(&self, line: &[u8], escaped: bool, scratch: &mut Scratch) -> bool {
         scratch.all = escaped;
         scratch.rejected = false;
         scratch.seen.clear();
         scratch.seen.resize(self.n_lits.div_ceil(64), 0);
         if escaped {
-            return true;
+            return false;
         }
         if let (Some(gate), Some(_)) = (&self.gate, &self.ac) {
             // The gate exists only when every requirement needs some literal, so with the
@@ -642,10 +686,38 @@ impl Prefilter {
             }
         }
         scratch.rejected = false;
-        if let Some(ac) = &self.ac {
-            mark_all(ac, line, &mut scratch.seen);
-        }
         true
+    }
+
+    /// [`Prefilter::any_holds`] given the requirements whose anchor is present, as
+    /// [`Prefilter::anchor_candidates`] gave them for what was last marked: only those
+    /// can hold, so only their formulas are walked.
+    pub fn any_holds_among(&self, scratch: &Scratch, anchored: &[u64]) -> bool {
+        if scratch.all {
+            return !self.reqs.is_empty();
+        }
+        if scratch.rejected {
+            return false;
+        }
+        if self
+            .sufficient
+            .iter()
+            .zip(&scratch.seen)
+            .any(|(suff, seen)| suff & seen != 0)
+        {
+            return true;
+        }
+        anchored.iter().enumerate().any(|(w, &word)| {
+            let mut word = word;
+            while word != 0 {
+                let i = w * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                if self.reqs.get(i).is_some_and(|r| r.holds(&scratch.seen)) {
+                    return true;
+                }
+            }
+            false
+        })
     }
 
     /// Whether any requirement holds on what was last marked.
@@ -719,17 +791,26 @@ impl Prefilter {
 mod tests;
 
 /// Sets the bit of every literal that occurs in `hay` (overlapping occurrences: all of them)
-/// in `seen`: one walk of the DFA, whose match states list every literal ending there.
+/// in `seen`.
 fn mark_all(dfa: &DFA, hay: &[u8], seen: &mut [u64]) {
+    mark_one(dfa, hay, &mut |i| {
+        if let Some(w) = seen.get_mut(i as usize / 64) {
+            *w |= 1u64 << (i % 64);
+        }
+    });
+}
+
+/// Calls `found` with every literal that occurs in `hay` (overlapping occurrences: all of
+/// them, so a literal may come more than once): one walk of the DFA, whose match states list
+/// every literal ending there.
+#[inline]
+fn mark_one(dfa: &DFA, hay: &[u8], found: &mut impl FnMut(u32)) {
     let Ok(mut sid) = dfa.start_state(Anchored::No) else {
         return;
     };
     let mut mark = |sid| {
         for k in 0..dfa.match_len(sid) {
-            let i = dfa.match_pattern(sid, k).as_usize();
-            if let Some(w) = seen.get_mut(i / 64) {
-                *w |= 1u64 << (i % 64);
-            }
+            found(dfa.match_pattern(sid, k).as_u32());
         }
     };
     if dfa.is_match(sid) {

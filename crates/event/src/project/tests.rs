@@ -158,3 +158,69 @@ fn what_the_full_parser_must_judge_is_handed_over() {
     assert!(p.project(format!("{{\"a\":{deep}}}").as_bytes()).is_none());
     assert!(p.project(format!("{{\"b\":{deep}}}").as_bytes()).is_none());
 }
+
+/// Keys of every length up to past two vector blocks, with a dot (or an escaped one) at
+/// each place or none, as the record's last key or followed by more bytes: the key scan's
+/// 16-byte block, its 8-byte word and its byte-by-byte tail all see every case.
+#[test]
+fn keys_of_every_length_and_dot_position_are_read_as_the_full_parser_does() {
+    for len in 1..=36usize {
+        for dot in std::iter::once(None).chain((0..len).map(Some)) {
+            let key: String = (0..len)
+                .map(|i| {
+                    if Some(i) == dot {
+                        '.'
+                    } else {
+                        (b'a' + (i % 26) as u8) as char
+                    }
+                })
+                .collect();
+            let escaped = key.replacen('.', "\\u002e", 1);
+            for k in [&key, &escaped] {
+                for doc in [
+                    format!(r#"{{"{k}":"v"}}"#),
+                    format!(r#"{{"{k}":1,"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz":2}}"#),
+                    format!(r#"{{"p":{{"{k}":[1,2]}},"q":"{k}"}}"#),
+                ] {
+                    let fields = [key.as_str(), "p", "q"];
+                    let nested = format!("p.{key}");
+                    check(&doc, &fields, true);
+                    check(&doc, &[nested.as_str()], true);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn duplicate_keys_are_told_per_object() {
+    let p = Projection::new(["a.b", "c"]);
+    // The same key in different objects (array elements, nested and dotted spellings, or
+    // the same record again) is no duplicate, however often the record is projected.
+    for _ in 0..3 {
+        for d in [
+            r#"{"a":[{"b":1},{"b":2}],"c":3}"#,
+            r#"{"a":{"b":1},"c":{"b":2}}"#,
+        ] {
+            assert!(p.project(d.as_bytes()).is_some(), "{d}");
+            check(d, &["a.b", "c"], true);
+        }
+    }
+    for d in [r#"{"a":{"b":1,"b":2}}"#, r#"{"c":1,"a":{},"c":2}"#] {
+        assert!(p.project(d.as_bytes()).is_none(), "{d}");
+    }
+}
+
+#[test]
+fn object_numbers_wrapping_forget_old_stamps() {
+    let mut st = Stamps::new();
+    let a = st.enter(4);
+    assert!(st.first_time(2, a));
+    assert!(!st.first_time(2, a), "the same node twice in one object");
+    st.last = u32::MAX - 1;
+    let b = st.enter(4);
+    assert!(st.first_time(2, b));
+    assert_eq!(st.enter(4), 1, "wrapped");
+    assert!(st.by_node.iter().all(|&s| s == 0), "stamps forgotten");
+    assert!(st.first_time(2, 1));
+}

@@ -259,6 +259,7 @@ fn anchored_scan_of_texts_agrees_with_the_formulas() {
             // the requirements that hold.
             let mut cand = Vec::new();
             pf.anchor_candidates(&scratch, &mut cand);
+            assert_eq!(pf.any_holds_among(&scratch, &cand), any, "{s:?}");
             for (i, w) in want.iter().enumerate() {
                 let is_cand = cand
                     .get(i / 64)
@@ -324,4 +325,69 @@ fn dfa_walk_marks_what_the_overlapping_search_finds() {
         }
         assert_eq!(seen, want, "{hay:?}");
     }
+}
+
+/// The text memo marks exactly what one walk of the whole text marks: for texts repeated
+/// (hits), new (misses), of both length classes, past the memo's size (it starts over),
+/// through a class turned off for rarely hitting, and with two prefilters taking turns on
+/// one scratch (each claims the memo).
+#[test]
+fn remembered_marks_equal_walked_marks() {
+    let words = [
+        "bash",
+        "sh",
+        "-c",
+        "python",
+        "pty.spawn",
+        "/dev/tcp/",
+        "curl",
+        "x",
+    ];
+    let reqs_a: Vec<Req> = words.iter().map(|w| Req::Lit(w.to_string())).collect();
+    let reqs_b = vec![Req::Lit("curl".into()), Req::Lit("spawn(".into())];
+    let (a, b) = (Prefilter::new(&reqs_a), Prefilter::new(&reqs_b));
+    let mut memo_scratch = Scratch::default();
+    let mut walk_scratch = Scratch::default();
+    let mut each_scratch = Scratch::default();
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    let mut next = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    for round in 0..60_000u64 {
+        let pf = if round % 7 == 0 { &b } else { &a };
+        let mut text = Vec::new();
+        for _ in 0..1 + next(4) {
+            let w = words[next(words.len() as u64) as usize];
+            let piece = match next(3) {
+                // Repeated, short or long.
+                0 => w.to_string(),
+                1 => format!("/usr/bin/{w} -c 'import pty; pty.spawn(\"/bin/sh\")' {w}"),
+                // Unique (a miss), long after the first rounds, past the memo's size.
+                _ => format!("{w}{round}{}", "z".repeat((round % 50) as usize)),
+            };
+            text.extend_from_slice(piece.as_bytes());
+            text.push(0);
+        }
+        pf.mark_texts(&text, &mut memo_scratch);
+        pf.scan_texts(&text, &mut walk_scratch);
+        pf.mark_each_text(&mut each_scratch, |mark| {
+            text.split(|&c| c == 0).for_each(mark);
+        });
+        assert_eq!(
+            memo_scratch.seen,
+            walk_scratch.seen,
+            "{}",
+            String::from_utf8_lossy(&text)
+        );
+        assert_eq!(
+            each_scratch.seen,
+            walk_scratch.seen,
+            "{}",
+            String::from_utf8_lossy(&text)
+        );
+    }
+    assert!(!memo_scratch.memo.is_empty(), "the memo was used");
 }
