@@ -14,16 +14,17 @@
 
 use crate::ir::{CmpOp, Literal, Pred};
 use crate::matcher::PatternKind;
-use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::{self, DFA};
-use aho_corasick::{Anchored, MatchKind, StartKind};
+use aho_corasick::{MatchKind, StartKind};
 use foldhash::HashMap;
 use memchr::memmem;
 
+mod formula;
 mod gate;
 mod memo;
+use formula::{masks, Compiled};
 use gate::Gate;
-use memo::TextMemo;
+use memo::{mark_all, TextMemo};
 
 /// A requirement on a line's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,105 +235,6 @@ fn best_fragment<'a>(frags: impl Iterator<Item = &'a str>) -> Req {
     match frags.max_by_key(|f| f.len()) {
         Some(f) if f.len() >= MIN_FRAGMENT => Req::Lit(f.to_ascii_lowercase()),
         _ => Req::Always,
-    }
-}
-
-/// Compiled requirement: literals replaced by their index in the shared automaton.
-#[derive(Debug, Clone)]
-enum Compiled {
-    Always,
-    Never,
-    Lit(usize),
-    All(Vec<Compiled>),
-    Any(Vec<Compiled>),
-    /// Literals as bit masks over the words of the seen-set: all of them …
-    AllBits(Vec<(usize, u64)>),
-    /// … or any of them.
-    AnyBits(Vec<(usize, u64)>),
-}
-
-/// The seen-set: one bit per literal.
-#[inline]
-fn bit(seen: &[u64], i: usize) -> bool {
-    seen.get(i / 64)
-        .is_some_and(|w| w & (1u64 << (i % 64)) != 0)
-}
-
-fn masks(lits: &[usize]) -> Vec<(usize, u64)> {
-    let mut out: Vec<(usize, u64)> = Vec::new();
-    for &i in lits {
-        let (w, b) = (i / 64, 1u64 << (i % 64));
-        match out.iter_mut().find(|(x, _)| *x == w) {
-            Some((_, m)) => *m |= b,
-            None => out.push((w, b)),
-        }
-    }
-    out
-}
-
-impl Compiled {
-    fn holds(&self, seen: &[u64]) -> bool {
-        match self {
-            Compiled::Always => true,
-            Compiled::Never => false,
-            Compiled::Lit(i) => bit(seen, *i),
-            Compiled::All(ps) => ps.iter().all(|p| p.holds(seen)),
-            Compiled::Any(ps) => ps.iter().any(|p| p.holds(seen)),
-            Compiled::AllBits(ms) => ms
-                .iter()
-                .all(|&(w, m)| seen.get(w).is_some_and(|x| x & m == m)),
-            Compiled::AnyBits(ms) => ms
-                .iter()
-                .any(|&(w, m)| seen.get(w).is_some_and(|x| x & m != 0)),
-        }
-    }
-
-    /// Same formula, with the literal children of every `All`/`Any` packed into masks
-    /// (one AND per word of the seen-set instead of one lookup per literal).
-    fn packed(self) -> Compiled {
-        let pack = |ps: Vec<Compiled>, all: bool| {
-            let mut lits = Vec::new();
-            let mut rest = Vec::new();
-            for p in ps {
-                match p.packed() {
-                    Compiled::Lit(i) => lits.push(i),
-                    other => rest.push(other),
-                }
-            }
-            if lits.len() < 2 {
-                rest.extend(lits.into_iter().map(Compiled::Lit));
-                return if all {
-                    Compiled::All(rest)
-                } else {
-                    Compiled::Any(rest)
-                };
-            }
-            // `any`: the words of common literals first (likeliest to settle it true);
-            // `all`: those of rare literals first (likeliest to settle it false).
-            let mut ms = masks(&lits);
-            ms.sort_unstable_by_key(|&(w, _)| w);
-            let bits = if all {
-                ms.reverse();
-                Compiled::AllBits(ms)
-            } else {
-                Compiled::AnyBits(ms)
-            };
-            if rest.is_empty() {
-                return bits;
-            }
-            // The cheap mask first.
-            rest.insert(0, bits);
-            if all {
-                Compiled::All(rest)
-            } else {
-                Compiled::Any(rest)
-            }
-        };
-        match self {
-            Compiled::All(ps) => pack(ps, true),
-            Compiled::Any(ps) => pack(ps, false),
-            other => other,
-        }
     }
 }
 
@@ -789,41 +691,3 @@ impl Prefilter {
 
 #[cfg(test)]
 mod tests;
-
-/// Sets the bit of every literal that occurs in `hay` (overlapping occurrences: all of them)
-/// in `seen`.
-fn mark_all(dfa: &DFA, hay: &[u8], seen: &mut [u64]) {
-    mark_one(dfa, hay, &mut |i| {
-        if let Some(w) = seen.get_mut(i as usize / 64) {
-            *w |= 1u64 << (i % 64);
-        }
-    });
-}
-
-/// Calls `found` with every literal that occurs in `hay` (overlapping occurrences: all of
-/// them, so a literal may come more than once): one walk of the DFA, whose match states list
-/// every literal ending there.
-#[inline]
-fn mark_one(dfa: &DFA, hay: &[u8], found: &mut impl FnMut(u32)) {
-    let Ok(mut sid) = dfa.start_state(Anchored::No) else {
-        return;
-    };
-    let mut mark = |sid| {
-        for k in 0..dfa.match_len(sid) {
-            found(dfa.match_pattern(sid, k).as_u32());
-        }
-    };
-    if dfa.is_match(sid) {
-        mark(sid);
-    }
-    for &b in hay {
-        sid = dfa.next_state(Anchored::No, sid, b);
-        if dfa.is_special(sid) {
-            if dfa.is_match(sid) {
-                mark(sid);
-            } else if dfa.is_dead(sid) {
-                return;
-            }
-        }
-    }
-}

@@ -12,8 +12,9 @@
 //! and an insert each: hit rates are watched per length class, and a class that rarely hits
 //! is walked directly for a while. The memo is bounded and starts over when full.
 
-use super::{mark_all, mark_one};
+use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::DFA;
+use aho_corasick::Anchored;
 use foldhash::HashMap;
 use smallvec::SmallVec;
 
@@ -139,4 +140,42 @@ fn set(seen: &mut [u64], i: u32) {
 pub(super) fn next_owner() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Sets the bit of every literal that occurs in `hay` (overlapping occurrences: all of them)
+/// in `seen`.
+pub(super) fn mark_all(dfa: &DFA, hay: &[u8], seen: &mut [u64]) {
+    mark_one(dfa, hay, &mut |i| {
+        if let Some(w) = seen.get_mut(i as usize / 64) {
+            *w |= 1u64 << (i % 64);
+        }
+    });
+}
+
+/// Calls `found` with every literal that occurs in `hay` (overlapping occurrences: all of
+/// them, so a literal may come more than once): one walk of the DFA, whose match states list
+/// every literal ending there.
+#[inline]
+fn mark_one(dfa: &DFA, hay: &[u8], found: &mut impl FnMut(u32)) {
+    let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+        return;
+    };
+    let mut mark = |sid| {
+        for k in 0..dfa.match_len(sid) {
+            found(dfa.match_pattern(sid, k).as_u32());
+        }
+    };
+    if dfa.is_match(sid) {
+        mark(sid);
+    }
+    for &b in hay {
+        sid = dfa.next_state(Anchored::No, sid, b);
+        if dfa.is_special(sid) {
+            if dfa.is_match(sid) {
+                mark(sid);
+            } else if dfa.is_dead(sid) {
+                return;
+            }
+        }
+    }
 }
