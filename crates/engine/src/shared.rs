@@ -205,8 +205,38 @@ impl Memo {
 }
 
 impl Node {
+    /// Whether the condition is true on the event. Only truth is asked, so each part stops
+    /// as soon as that is settled: an `and` at its first part that is not true (false *or
+    /// null*), which the three-valued [`Node::eval`] cannot do (an `and` with a null part is
+    /// still false if a later part is). Rules testing fields an event lacks stop there.
     pub fn matches(&self, ev: &Event, leaves: &Leaves, memo: &mut Memo) -> bool {
-        self.eval(ev, leaves, memo) == Some(true)
+        self.is_true(ev, leaves, memo)
+    }
+
+    /// `eval(..) == Some(true)`, settled with as few parts as possible.
+    fn is_true(&self, ev: &Event, leaves: &Leaves, memo: &mut Memo) -> bool {
+        match self {
+            Node::Const(c) => *c == Some(true),
+            Node::Leaf(_) => self.eval(ev, leaves, memo) == Some(true),
+            Node::And(ns) => ns.iter().all(|n| n.is_true(ev, leaves, memo)),
+            Node::Or(ns) => ns.iter().any(|n| n.is_true(ev, leaves, memo)),
+            Node::Not(n) => n.is_false(ev, leaves, memo),
+            Node::NullAsFalse(n) => n.is_true(ev, leaves, memo),
+        }
+    }
+
+    /// `eval(..) == Some(false)`, settled with as few parts as possible: an `and` is false
+    /// as soon as one part is, an `or` only if every part is, and `NullAsFalse` whenever its
+    /// part is not true.
+    fn is_false(&self, ev: &Event, leaves: &Leaves, memo: &mut Memo) -> bool {
+        match self {
+            Node::Const(c) => *c == Some(false),
+            Node::Leaf(_) => self.eval(ev, leaves, memo) == Some(false),
+            Node::And(ns) => ns.iter().any(|n| n.is_false(ev, leaves, memo)),
+            Node::Or(ns) => ns.iter().all(|n| n.is_false(ev, leaves, memo)),
+            Node::Not(n) => n.is_true(ev, leaves, memo),
+            Node::NullAsFalse(n) => !n.is_true(ev, leaves, memo),
+        }
     }
 
     pub fn eval(&self, ev: &Event, leaves: &Leaves, memo: &mut Memo) -> Option<bool> {
@@ -304,6 +334,72 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Random trees over leaves that are true, false or null (a missing field): the
+    /// two-valued questions (`matches`, and `is_false` beneath a `not`) give exactly what
+    /// the three-valued evaluation says, whatever they leave unevaluated.
+    #[test]
+    fn truth_and_falsity_agree_with_three_valued_evaluation() {
+        let leaf = |k: u64| match k % 3 {
+            0 => s("a", &["x*"]),      // true on the event below
+            1 => s("a", &["q"]),       // false
+            _ => s("missing", &["*"]), // null
+        };
+        let mut x: u64 = 0x853c49e6748fea9b;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        fn gen(depth: u32, next: &mut dyn FnMut(u64) -> u64, leaf: &dyn Fn(u64) -> Pred) -> Pred {
+            match if depth == 0 { 0 } else { next(6) } {
+                0 | 1 => leaf(next(3)),
+                2 => Pred::And(
+                    (0..1 + next(4))
+                        .map(|_| gen(depth - 1, next, leaf))
+                        .collect(),
+                ),
+                3 => Pred::Or(
+                    (0..1 + next(4))
+                        .map(|_| gen(depth - 1, next, leaf))
+                        .collect(),
+                ),
+                4 => Pred::Not(Box::new(gen(depth - 1, next, leaf))),
+                _ => Pred::NullAsFalse(Box::new(gen(depth - 1, next, leaf))),
+            }
+        }
+        let ev = Event::new(json!({"a": "xy"}));
+        let (mut trues, mut falses, mut nulls) = (0, 0, 0);
+        for _ in 0..3000 {
+            let c = gen(4, &mut next, &leaf);
+            let mut leaves = Leaves::default();
+            let t = leaves.build(&c);
+            let mut memo = Memo::default();
+            memo.reset(&leaves);
+            let want = c.eval(&ev);
+            assert_eq!(
+                t.matches(&ev, &leaves, &mut memo),
+                want == Some(true),
+                "{c:?}"
+            );
+            memo.reset(&leaves);
+            assert_eq!(
+                t.is_false(&ev, &leaves, &mut memo),
+                want == Some(false),
+                "{c:?}"
+            );
+            match want {
+                Some(true) => trues += 1,
+                Some(false) => falses += 1,
+                None => nulls += 1,
+            }
+        }
+        assert!(
+            trues > 100 && falses > 100 && nulls > 100,
+            "{trues} {falses} {nulls}"
+        );
     }
 
     #[test]
