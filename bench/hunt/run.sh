@@ -11,8 +11,10 @@
 #
 # Usage: bench/hunt/run.sh [MEGABYTES] (default 300)
 # Env:   BENCH_DIR (default /tmp/spawnguard-bench-hunt) holds the data (not committed);
-#        CARGO_TARGET_DIR as usual; RUNS (default 5) repetitions, best kept (this shared
-#        machine has slow phases in which the same run takes up to 30% longer);
+#        CARGO_TARGET_DIR as usual; RUNS (default 5) rounds, each running every pass once,
+#        best kept per pass, and the median of each round's own hunt/parse-only ratio (this
+#        shared machine has slow phases, minutes long, in which the same run takes up to 40%
+#        longer: a round's passes run minutes apart at most, so its ratio is fairer);
 #        CORPUS (default ../shared/corpus/detection-rules/rules/linux relative to the repo).
 set -euo pipefail
 
@@ -40,33 +42,53 @@ EVENTS=$(wc -l < "$DATA")
 cat "$DATA" > /dev/null # warm the page cache
 LOAD=$(cut -d" " -f1-3 /proc/loadavg)
 
-# best CPUS CMD...: "wall cpu" of the run with the best wall time among RUNS runs of CMD
-# pinned to CPUS (cpu = user + sys seconds of the whole process tree).
-best() {
+# once CPUS CMD...: "wall cpu" of one run of CMD pinned to CPUS (cpu = user + sys seconds of
+# the whole process tree).
+once() {
     local cpus="$1"; shift
-    local best="" bestcpu=""
-    for _ in $(seq "$RUNS"); do
-        local w c
-        /usr/bin/time -f "%e %U %S" -o "$BENCH_DIR/last.time" \
-            taskset -c "$cpus" "$@" > /dev/null 2> "$BENCH_DIR/last.err" || [[ $? == 1 ]]
-        w=$(tail -1 "$BENCH_DIR/last.time" | cut -d" " -f1)
-        c=$(tail -1 "$BENCH_DIR/last.time" | awk '{print $2 + $3}')
-        if [[ -z "$best" ]] || (( $(echo "$w < $best" | bc -l) )); then best=$w; bestcpu=$c; fi
-    done
-    echo "$best $bestcpu"
+    /usr/bin/time -f "%e %U %S" -o "$BENCH_DIR/last.time" \
+        taskset -c "$cpus" "$@" > /dev/null 2> "$BENCH_DIR/last.err" || [[ $? == 1 ]]
+    tail -1 "$BENCH_DIR/last.time" | awk '{print $1, $2 + $3}'
+}
+# better "W C" "W2 C2": the pair with the smaller wall time.
+better() {
+    if [[ -z "$1" ]] || (( $(echo "${2% *} < ${1% *}" | bc -l) )); then echo "$2"; else echo "$1"; fi
 }
 
 STATE="$BENCH_DIR/state"
 RULES=(--rules "$ROOT/rules" --rules "$CORPUS")
 EMPTY="$BENCH_DIR/empty.ndjson"
 echo '{}' > "$EMPTY"
-read -r W_LOAD C_LOAD < <(best 0 bash -c "rm -rf '$STATE'; exec '$BIN' hunt --threads 1 ${RULES[*]} --state '$STATE' --format ndjson '$EMPTY'")
-read -r W_PARSE C_PARSE < <(best 0 "$BIN" hunt --parse-only "$DATA")
-read -r W_H1 C_H1 < <(best 0 bash -c "rm -rf '$STATE'; exec '$BIN' hunt --threads 1 ${RULES[*]} --state '$STATE' --format ndjson '$DATA'")
-SUMMARY1=$(grep -E "loaded|events read|alerts [0-9]" "$BENCH_DIR/last.err" | sed 's/^/    /')
-read -r W_H2 C_H2 < <(best 0,1 bash -c "rm -rf '$STATE'; exec '$BIN' hunt --threads 2 ${RULES[*]} --state '$STATE' --format ndjson '$DATA'")
-read -r W_F1 C_F1 < <(best 0 bash -c "rm -rf '$STATE'; exec '$BIN' hunt --threads 1 --full-parse ${RULES[*]} --state '$STATE' --format ndjson '$DATA'")
-read -r W_S1 C_S1 < <(best 0 bash -c "rm -rf '$STATE'; exec '$BIN' hunt --threads 1 --rules '$ROOT/rules' --state '$STATE' --format ndjson '$DATA'")
+HUNT1=(bash -c "rm -rf '$STATE'; exec '$BIN' hunt --threads 1 ${RULES[*]} --state '$STATE' --format ndjson '$DATA'")
+HUNT2=(bash -c "rm -rf '$STATE'; exec '$BIN' hunt --threads 2 ${RULES[*]} --state '$STATE' --format ndjson '$DATA'")
+# Rounds: each runs every pass once, parse-only next to the hunts, so that a slow phase of
+# the machine (they last minutes) weighs on both sides of a round's ratio alike. Reported:
+# each pass's best round, and the median over rounds of each round's own ratio.
+B_LOAD="" B_PARSE="" B_H1="" B_H2="" B_F1="" B_S1="" R1S="" R2S=""
+for round in $(seq "$RUNS"); do
+    echo "round $round of $RUNS..." >&2
+    L=$(once 0 bash -c "rm -rf '$STATE'; exec '$BIN' hunt --threads 1 ${RULES[*]} --state '$STATE' --format ndjson '$EMPTY'")
+    P=$(once 0 "$BIN" hunt --parse-only "$DATA")
+    H1=$(once 0 "${HUNT1[@]}")
+    SUMMARY1=$(grep -E "loaded|events read|alerts [0-9]" "$BENCH_DIR/last.err" | sed 's/^/    /')
+    H2=$(once 0,1 "${HUNT2[@]}")
+    F1=$(once 0 bash -c "rm -rf '$STATE'; exec '$BIN' hunt --threads 1 --full-parse ${RULES[*]} --state '$STATE' --format ndjson '$DATA'")
+    S1=$(once 0 bash -c "rm -rf '$STATE'; exec '$BIN' hunt --threads 1 --rules '$ROOT/rules' --state '$STATE' --format ndjson '$DATA'")
+    B_LOAD=$(better "$B_LOAD" "$L"); B_PARSE=$(better "$B_PARSE" "$P")
+    B_H1=$(better "$B_H1" "$H1"); B_H2=$(better "$B_H2" "$H2")
+    B_F1=$(better "$B_F1" "$F1"); B_S1=$(better "$B_S1" "$S1")
+    R1S="$R1S $(echo "scale=2; ${P% *} / ${H1% *}" | bc -l)"
+    R2S="$R2S $(echo "scale=2; ${P% *} / ${H2% *}" | bc -l)"
+done
+read -r W_LOAD C_LOAD <<< "$B_LOAD"
+read -r W_PARSE C_PARSE <<< "$B_PARSE"
+read -r W_H1 C_H1 <<< "$B_H1"
+read -r W_H2 C_H2 <<< "$B_H2"
+read -r W_F1 C_F1 <<< "$B_F1"
+read -r W_S1 C_S1 <<< "$B_S1"
+median() { tr ' ' '\n' <<< "$1" | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+M1=$(median "$R1S")
+M2=$(median "$R2S")
 LOAD_END=$(cut -d" " -f1-3 /proc/loadavg)
 
 rate() { echo "scale=0; $EVENTS / $1" | bc -l; }
@@ -88,7 +110,8 @@ verdict() { if (( $(echo "$1 >= 1" | bc -l) )); then echo "met"; else echo "**no
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)"
     echo "- input: $DATA, $BYTES bytes, $EVENTS events (bench/query/gen.py, seed 1059)"
     echo "- rules: rules/ (shipped) + $CORPUS"
-    echo "- best wall time of $RUNS runs each (CPU time of that run beside it); \`bench/hunt/run.sh $MB\`"
+    echo "- $RUNS rounds, each running every pass once (parse-only next to the hunts); each pass's"
+    echo "  best wall time (CPU time of that run beside it); \`bench/hunt/run.sh $MB\`"
     echo "- load average at start: $LOAD; at end: $LOAD_END (the machine is shared: wall times of"
     echo "  the 2-core row in particular depend on what else runs)"
     echo
@@ -112,8 +135,9 @@ verdict() { if (( $(echo "$1 >= 1" | bc -l) )); then echo "met"; else echo "**no
     echo "## Notes (written by run.sh)"
     echo
     echo "- Target (hunt with shipped + Linux corpus rules at least as fast as parse-only):"
-    echo "  1 core $(verdict "$R1") (hunt runs at ${R1}x parse-only throughput by wall time, ${RC}x by CPU"
-    echo "  time); 2 cores $(verdict "$R2") (${R2}x). \`--threads 2\` vs \`--threads 1\`: ${SCALE}x by wall time."
+    echo "  1 core $(verdict "$R1") (hunt runs at ${R1}x parse-only throughput by best wall times, ${RC}x by"
+    echo "  CPU time; median of the rounds' own ratios ${M1}x:${R1S}); 2 cores $(verdict "$R2") (${R2}x; median"
+    echo "  ${M2}x:${R2S}). \`--threads 2\` vs \`--threads 1\`: ${SCALE}x by wall time."
     echo "- What each side does. parse-only: read every record (line splitting, gzip/zstd if any)"
     echo "  and parse it in full with \`spawnguard_event::reader::parse_record\` (serde_json into a"
     echo "  \`serde_json::Value\` with order-preserving maps): the document every alert copies, and"

@@ -224,3 +224,26 @@ fn object_numbers_wrapping_forget_old_stamps() {
     assert!(st.by_node.iter().all(|&s| s == 0), "stamps forgotten");
     assert!(st.first_time(2, 1));
 }
+
+/// Keys among many siblings (a node's child index) and few (a node's list) give what the
+/// full parse gives.
+#[test]
+fn keys_found_by_their_head_among_many_siblings() {
+    let names: Vec<String> = (0..40)
+        .map(|i| format!("{}{i}", "k".repeat(i % 17)))
+        .collect();
+    let fields: Vec<String> = names.iter().map(|n| format!("p.{n}")).collect();
+    let wanted: Vec<&str> = fields.iter().map(String::as_str).step_by(2).collect();
+    let doc = format!(
+        "{{\"p\":{{{}}},\"x\":1}}",
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("\"{n}\":{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    check(&doc, &wanted, true);
+    let all: Vec<&str> = fields.iter().map(String::as_str).collect();
+    check(&doc, &all, true);
+}
