@@ -28,6 +28,8 @@ const MIN_HIT_RATIO: u32 = 4;
 const BYPASS: u32 = 65_536;
 /// Pieces up to this long are one class, longer ones the other.
 const SHORT: usize = 32;
+/// Slots of the doorkeeper (see [`TextMemo::once`]).
+const DOORKEEPER: usize = 8192;
 
 /// See the module documentation. Belongs to one prefilter at a time (a scratch can serve
 /// several): [`TextMemo::claim`] forgets another's entries.
@@ -37,6 +39,10 @@ pub(super) struct TextMemo {
     map: HashMap<Box<[u8]>, Box<[u32]>>,
     bytes: usize,
     classes: [Class; 2],
+    /// Hashes of texts seen once and not remembered, by slot: a text is remembered only
+    /// the second time it comes (while its hash is still in its slot), so that texts seen
+    /// once (a unique command line, a temporary path) never fill the memo.
+    once: Vec<u64>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -51,6 +57,11 @@ impl TextMemo {
     #[cfg(test)]
     pub(super) fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.map.len()
     }
 
     /// Makes the memo that of prefilter `owner`.
@@ -105,6 +116,7 @@ impl TextMemo {
                 c.hits += 1;
                 ids.iter().for_each(|&i| set(seen, i));
             }
+            None if !seen_before(&mut self.once, piece) => mark_all(dfa, piece, seen),
             None => {
                 let mut ids: SmallVec<[u32; 8]> = SmallVec::new();
                 mark_one(dfa, piece, &mut |i| ids.push(i));
@@ -127,6 +139,22 @@ impl TextMemo {
             c.hits = 0;
         }
     }
+}
+
+/// Whether `piece` (not remembered) came recently already, by the doorkeeper `once` (see
+/// [`TextMemo::once`]); if not, notes it there.
+fn seen_before(once: &mut Vec<u64>, piece: &[u8]) -> bool {
+    use std::hash::BuildHasher;
+    if once.is_empty() {
+        *once = vec![0; DOORKEEPER];
+    }
+    let h = foldhash::fast::FixedState::with_seed(0x5eed).hash_one(piece) | 1;
+    let Some(slot) = once.get_mut(h as usize % DOORKEEPER) else {
+        return false;
+    };
+    let before = *slot == h;
+    *slot = h;
+    before
 }
 
 #[inline]

@@ -391,3 +391,20 @@ fn remembered_marks_equal_walked_marks() {
     }
     assert!(!memo_scratch.memo.is_empty(), "the memo was used");
 }
+
+/// Texts seen once (unique command lines) are never remembered; a text that comes again is.
+#[test]
+fn only_texts_that_come_again_are_remembered() {
+    let pf = Prefilter::new(&[Req::Lit("curl".into()), Req::Lit("bash".into())]);
+    let mut scratch = Scratch::default();
+    for n in 0..10_000 {
+        let text = format!("bash -c 'curl http://x/{n}'\0bash\0");
+        pf.mark_texts(text.as_bytes(), &mut scratch);
+        assert!(pf.holds(0, &scratch) && pf.holds(1, &scratch));
+    }
+    assert_eq!(
+        scratch.memo.len(),
+        1,
+        "only the repeated `bash` is remembered"
+    );
+}
