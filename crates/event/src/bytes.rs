@@ -1,4 +1,5 @@
-//! Byte tests on whole lines and values, written so that the compiler vectorises them.
+//! Byte tests on whole lines and values, written so that the compiler vectorises them, and
+//! the string scan's searches (eight bytes at a time in a word, sixteen in an SSE2 vector).
 
 /// Whether any byte satisfies `pred`: 16 bytes at a time with no early exit inside a block
 /// (a block is one vector test), then the rest one by one.
@@ -9,6 +10,104 @@ pub fn any_byte(bytes: &[u8], pred: impl Fn(u8) -> bool) -> bool {
         .by_ref()
         .any(|b| b.iter().fold(false, |any, &c| any | pred(c)));
     found || blocks.remainder().iter().any(|&c| pred(c))
+}
+
+/// Where the first `"` or `\\` is.
+#[inline]
+pub(crate) fn quote_or_backslash(s: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    #[cfg(target_arch = "x86_64")]
+    while let Some(block) = s.get(at..at + 16) {
+        if let Some(i) = sse2::quote_or_backslash_16(block) {
+            return Some(at + i);
+        }
+        at += 16;
+    }
+    // The rest (all of it off x86_64), eight bytes at a time.
+    while let Some(word) = s.get(at..at + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let w = u64::from_le_bytes(w);
+        let m = zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\'));
+        if m != 0 {
+            return Some(at + m.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    s.get(at..)?
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|i| i + at)
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod sse2 {
+    /// The first `"` or `\\` of a 16-byte block: two byte compares and a mask, in SSE2 (part
+    /// of every x86_64 processor, so needing no detection).
+    #[inline]
+    pub(crate) fn quote_or_backslash_16(block: &[u8]) -> Option<usize> {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        if block.len() < 16 {
+            return None;
+        }
+        // SAFETY: SSE2 is always enabled on x86_64, and the unaligned load reads the 16 bytes
+        // of `block`, whose length was checked just above.
+        let mask = unsafe {
+            let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
+            let q = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let b = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            _mm_movemask_epi8(_mm_or_si128(q, b)) as u32
+        };
+        (mask != 0).then(|| mask.trailing_zeros() as usize)
+    }
+
+    /// Of a 16-byte block: the mask of its `"` and `\\` bytes, and that of its dots (bit
+    /// `i` for byte `i`).
+    #[inline]
+    pub(crate) fn stops_and_dots_16(block: &[u8]) -> (u32, u32) {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        if block.len() < 16 {
+            return (0, 0);
+        }
+        // SAFETY: as in `quote_or_backslash_16`.
+        unsafe {
+            let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
+            let q = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let b = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            let d = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'.' as i8));
+            (
+                _mm_movemask_epi8(_mm_or_si128(q, b)) as u32,
+                _mm_movemask_epi8(d) as u32,
+            )
+        }
+    }
+}
+
+/// `c` in every byte of a word.
+#[inline]
+pub(crate) const fn splat(c: u8) -> u64 {
+    0x0101_0101_0101_0101 * c as u64
+}
+
+/// Flags (0x80) the zero bytes of `v`, exactly up to the first one: `(v - 0x01…) & !v & 0x80…`
+/// flags every zero byte, and a borrow can only flag bytes above the first, so the lowest
+/// flag is always the first zero byte.
+#[inline]
+pub(crate) const fn zero_bytes(v: u64) -> u64 {
+    v.wrapping_sub(splat(1)) & !v & splat(0x80)
+}
+
+/// The first byte of `w` (little-endian order) equal to `c`.
+#[inline]
+pub(crate) fn first_of(w: u64, c: u8) -> Option<usize> {
+    let m = zero_bytes(w ^ splat(c));
+    (m != 0).then(|| m.trailing_zeros() as usize / 8)
 }
 
 #[cfg(test)]
@@ -29,6 +128,42 @@ mod tests {
                     let mut s = clean.clone();
                     s[i] = c;
                     assert_eq!(any_byte(&s, pred), want, "{len} {i} {c}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn quote_or_backslash_finds_the_first_one() {
+        // Every length up to past the word-at-a-time part, with the sought bytes, bytes that
+        // differ from them by one bit or carry, and high bytes, at every position.
+        let fill = [
+            b'a',
+            b'"' ^ 1,
+            b'\\' ^ 0x80,
+            0x21,
+            0x23,
+            0x5b,
+            0x5d,
+            0xff,
+            0x00,
+            0x01,
+        ];
+        for len in 0..40 {
+            for f in fill {
+                let base = vec![f; len];
+                assert_eq!(quote_or_backslash(&base), None, "{len} {f}");
+                for i in 0..len {
+                    for c in [b'"', b'\\'] {
+                        let mut s = base.clone();
+                        s[i] = c;
+                        // A second match after the first must not hide it.
+                        if i + 1 < len {
+                            s[len - 1] = b'"';
+                        }
+                        let naive = s.iter().position(|&x| x == b'"' || x == b'\\');
+                        assert_eq!(quote_or_backslash(&s), naive, "{s:?}");
+                    }
                 }
             }
         }

@@ -16,6 +16,7 @@
 //! the reader unwraps), nesting deeper than [`MAX_DEPTH`], a top level that is not an object,
 //! or any syntax error (the full parser then reports it with its line and column).
 
+use crate::bytes::{first_of, quote_or_backslash};
 use crate::flat::{Flat, Leaf, Slots};
 use crate::Event;
 use serde_json::{Number, Value};
@@ -404,7 +405,7 @@ impl<'a> Scanner<'a> {
         let start = self.i + 1;
         #[cfg(target_arch = "x86_64")]
         if let Some(block) = self.b.get(start..start + 16) {
-            let (stops, dots) = sse2::stops_and_dots_16(block);
+            let (stops, dots) = crate::bytes::sse2::stops_and_dots_16(block);
             let k = stops.trailing_zeros() as usize;
             if stops != 0 && self.b.get(start + k) == Some(&b'"') {
                 // A plain key of fewer than sixteen bytes.
@@ -698,104 +699,6 @@ fn bucket(k: &[u8]) -> usize {
     let first = usize::from(k.first().copied().unwrap_or(0));
     let last = usize::from(k.last().copied().unwrap_or(0));
     (k.len().wrapping_mul(37) ^ first.wrapping_mul(7) ^ last.wrapping_mul(131)) % BUCKETS
-}
-
-/// Where the first `"` or `\\` is.
-#[inline]
-fn quote_or_backslash(s: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    #[cfg(target_arch = "x86_64")]
-    while let Some(block) = s.get(at..at + 16) {
-        if let Some(i) = sse2::quote_or_backslash_16(block) {
-            return Some(at + i);
-        }
-        at += 16;
-    }
-    // The rest (all of it off x86_64), eight bytes at a time.
-    while let Some(word) = s.get(at..at + 8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        let w = u64::from_le_bytes(w);
-        let m = zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\'));
-        if m != 0 {
-            return Some(at + m.trailing_zeros() as usize / 8);
-        }
-        at += 8;
-    }
-    s.get(at..)?
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\')
-        .map(|i| i + at)
-}
-
-#[cfg(target_arch = "x86_64")]
-mod sse2 {
-    /// The first `"` or `\\` of a 16-byte block: two byte compares and a mask, in SSE2 (part
-    /// of every x86_64 processor, so needing no detection).
-    #[inline]
-    pub(super) fn quote_or_backslash_16(block: &[u8]) -> Option<usize> {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
-            _mm_set1_epi8,
-        };
-        if block.len() < 16 {
-            return None;
-        }
-        // SAFETY: SSE2 is always enabled on x86_64, and the unaligned load reads the 16 bytes
-        // of `block`, whose length was checked just above.
-        let mask = unsafe {
-            let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
-            let q = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-            let b = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-            _mm_movemask_epi8(_mm_or_si128(q, b)) as u32
-        };
-        (mask != 0).then(|| mask.trailing_zeros() as usize)
-    }
-
-    /// Of a 16-byte block: the mask of its `"` and `\\` bytes, and that of its dots (bit
-    /// `i` for byte `i`).
-    #[inline]
-    pub(super) fn stops_and_dots_16(block: &[u8]) -> (u32, u32) {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
-            _mm_set1_epi8,
-        };
-        if block.len() < 16 {
-            return (0, 0);
-        }
-        // SAFETY: as in `quote_or_backslash_16`.
-        unsafe {
-            let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
-            let q = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-            let b = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-            let d = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'.' as i8));
-            (
-                _mm_movemask_epi8(_mm_or_si128(q, b)) as u32,
-                _mm_movemask_epi8(d) as u32,
-            )
-        }
-    }
-}
-
-/// `c` in every byte of a word.
-#[inline]
-const fn splat(c: u8) -> u64 {
-    0x0101_0101_0101_0101 * c as u64
-}
-
-/// Flags (0x80) the zero bytes of `v`, exactly up to the first one: `(v - 0x01…) & !v & 0x80…`
-/// flags every zero byte, and a borrow can only flag bytes above the first, so the lowest
-/// flag is always the first zero byte.
-#[inline]
-const fn zero_bytes(v: u64) -> u64 {
-    v.wrapping_sub(splat(1)) & !v & splat(0x80)
-}
-
-/// The first byte of `w` (little-endian order) equal to `c`.
-#[inline]
-fn first_of(w: u64, c: u8) -> Option<usize> {
-    let m = zero_bytes(w ^ splat(c));
-    (m != 0).then(|| m.trailing_zeros() as usize / 8)
 }
 
 /// The text of a string's raw content (between its quotes, no escapes).

@@ -591,23 +591,29 @@ impl Prefilter {
         true
     }
 
+    /// What [`Prefilter::any_holds`] can tell without a formula: every requirement holds
+    /// (an escaped line), none does (the gate), or a literal that alone satisfies some
+    /// requirement was seen.
+    fn any_holds_at_once(&self, scratch: &Scratch) -> Option<bool> {
+        if scratch.all {
+            return Some(!self.reqs.is_empty());
+        }
+        if scratch.rejected {
+            return Some(false);
+        }
+        self.sufficient
+            .iter()
+            .zip(&scratch.seen)
+            .any(|(suff, seen)| suff & seen != 0)
+            .then_some(true)
+    }
+
     /// [`Prefilter::any_holds`] given the requirements whose anchor is present, as
     /// [`Prefilter::anchor_candidates`] gave them for what was last marked: only those
     /// can hold, so only their formulas are walked.
     pub fn any_holds_among(&self, scratch: &Scratch, anchored: &[u64]) -> bool {
-        if scratch.all {
-            return !self.reqs.is_empty();
-        }
-        if scratch.rejected {
-            return false;
-        }
-        if self
-            .sufficient
-            .iter()
-            .zip(&scratch.seen)
-            .any(|(suff, seen)| suff & seen != 0)
-        {
-            return true;
+        if let Some(settled) = self.any_holds_at_once(scratch) {
+            return settled;
         }
         anchored.iter().enumerate().any(|(w, &word)| {
             let mut word = word;
@@ -624,20 +630,8 @@ impl Prefilter {
 
     /// Whether any requirement holds on what was last marked.
     pub fn any_holds(&self, scratch: &mut Scratch) -> bool {
-        if scratch.all {
-            return !self.reqs.is_empty();
-        }
-        if scratch.rejected {
-            return false;
-        }
-        // A literal that alone satisfies some requirement settles it.
-        if self
-            .sufficient
-            .iter()
-            .zip(&scratch.seen)
-            .any(|(suff, seen)| suff & seen != 0)
-        {
-            return true;
+        if let Some(settled) = self.any_holds_at_once(scratch) {
+            return settled;
         }
         // The requirement that held last time is the likeliest to hold again.
         if self.anchored_holds(scratch.last_hit, &scratch.seen) {

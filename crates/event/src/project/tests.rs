@@ -1,42 +1,6 @@
 use super::*;
 use crate::{Event, FieldPath};
 
-#[test]
-fn quote_or_backslash_finds_the_first_one() {
-    // Every length up to past the word-at-a-time part, with the sought bytes, bytes that
-    // differ from them by one bit or carry, and high bytes, at every position.
-    let fill = [
-        b'a',
-        b'"' ^ 1,
-        b'\\' ^ 0x80,
-        0x21,
-        0x23,
-        0x5b,
-        0x5d,
-        0xff,
-        0x00,
-        0x01,
-    ];
-    for len in 0..40 {
-        for f in fill {
-            let base = vec![f; len];
-            assert_eq!(quote_or_backslash(&base), None, "{len} {f}");
-            for i in 0..len {
-                for c in [b'"', b'\\'] {
-                    let mut s = base.clone();
-                    s[i] = c;
-                    // A second match after the first must not hide it.
-                    if i + 1 < len {
-                        s[len - 1] = b'"';
-                    }
-                    let naive = s.iter().position(|&x| x == b'"' || x == b'\\');
-                    assert_eq!(quote_or_backslash(&s), naive, "{s:?}");
-                }
-            }
-        }
-    }
-}
-
 /// The projection gives every field exactly the full parse's values, or hands the record
 /// over; `must` records are ones it has to project.
 fn check(doc: &str, fields: &[&str], must: bool) {
