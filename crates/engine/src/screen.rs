@@ -78,6 +78,9 @@ pub struct Screen {
     /// Per rule: a sequence whose conditions (at most 64) are all evaluated for
     /// [`PreparedEvent::stages`].
     staged: Vec<bool>,
+    /// Per staged rule: the prefilter requirement of its first stage (the others follow in
+    /// order); a stage whose requirement fails cannot match and is not evaluated.
+    stage_reqs: Vec<Option<usize>>,
     /// Per staged rule: the conditions that matter even with no pending sequence (its first
     /// positive stage and its missing-event stages), as a bit mask; its later stages and
     /// `until` only extend or cut pending sequences (see [`ScreenScratch::live`]).
@@ -218,12 +221,26 @@ impl Screen {
             preds.push(conds.iter().map(|p| leaves.build(p)).collect());
         }
         let conds: Vec<Vec<&Pred>> = rules.iter().map(|r| r.query.conditions()).collect();
-        let staged = rules
+        let staged: Vec<bool> = rules
             .iter()
             .zip(&conds)
             .map(|(r, c)| matches!(r.query.kind, QueryKind::Sequence(_)) && c.len() <= 64)
             .collect();
         let always = rules.iter().map(|r| always_mask(&r.query)).collect();
+        // Each stage's own literal requirement, after the rules' (a sequence's requirement
+        // is `any` of its stages', so these imply it: whether any requirement holds is
+        // unchanged).
+        let stage_reqs = staged
+            .iter()
+            .zip(&conds)
+            .map(|(&st, cs)| {
+                st.then(|| {
+                    let first = reqs.len();
+                    reqs.extend(cs.iter().map(|c| Req::of(c)));
+                    first
+                })
+            })
+            .collect();
         let keys = KeyIndex::new(&conds);
         let mut by_category: HashMap<String, Vec<u32>> = HashMap::default();
         let mut any_category = Vec::new();
@@ -261,6 +278,7 @@ impl Screen {
             any_category_bits: rule_bits(&any_category, rules.len()),
             preds,
             staged,
+            stage_reqs,
             always,
             leaves,
             keys,
@@ -479,10 +497,17 @@ impl Screen {
                 if self.staged.get(i).copied().unwrap_or(false) {
                     // Every stage, for the matcher (which would evaluate them otherwise);
                     // only those that matter now when the engine's state is known.
-                    let wanted = match live {
+                    let mut wanted = match live {
                         Some(l) if !l.get(i) => self.always.get(i).copied().unwrap_or(u64::MAX),
                         _ => u64::MAX,
                     };
+                    if let (Some(sc), Some(Some(first))) = (scanned, self.stage_reqs.get(i)) {
+                        for k in 0..conds.len() {
+                            if wanted >> k & 1 == 1 && !self.prefilter.holds(first + k, sc) {
+                                wanted &= !(1u64 << k);
+                            }
+                        }
+                    }
                     let mut matched = 0u64;
                     for (k, p) in conds.iter().enumerate() {
                         if wanted >> k & 1 == 1 && p.matches(ev, &self.leaves, memo) {

@@ -1,6 +1,7 @@
-//! The screen evaluates every stage of a sequence rule once and hands the results to the
-//! sequence matcher (`SequenceMatcher::push_matched`): the engine must raise exactly the
-//! sequences that the matcher finds evaluating the stages itself.
+//! The screen evaluates every stage of a sequence rule once (a stage whose own literal
+//! requirement fails is not evaluated at all) and hands the results to the sequence matcher
+//! (`SequenceMatcher::push_matched`): the engine must raise exactly the sequences that the
+//! matcher finds evaluating the stages itself.
 
 mod common;
 
@@ -14,17 +15,31 @@ use spawnguard_query::QueryKind;
 
 #[test]
 fn handed_over_stage_results_raise_the_matchers_own_sequences() {
-    let queries = [
-        r#"sequence by host.name with maxspan=30s
-  [process where process.name in ("a", "u")] with runs=2
-  [process where process.name == "b"]
-until [process where process.name in ("u", "c")]"#,
-        r#"sequence by host.name with maxspan=20s
-  [process where process.name == "a"]
-  ![process where process.name in ("m", "a")]
-  [process where process.name == "b" or process.parent.name == "b"]"#,
-    ];
-    let names = ["a", "b", "c", "m", "u", "x"];
+    // One-letter names, and words (each stage's literal requirement then tells stages
+    // apart: a stage whose literals are absent is not evaluated, and must not be missed).
+    let one_letter = ["a", "b", "c", "m", "u", "x"];
+    let words = ["alpha", "bravo", "charlie", "mike", "uniform", "xray"];
+    for names in [one_letter, words] {
+        let [a, b, c, m, u, _] = names;
+        let queries = [
+            format!(
+                r#"sequence by host.name with maxspan=30s
+  [process where process.name in ("{a}", "{u}")] with runs=2
+  [process where process.name == "{b}"]
+until [process where process.name in ("{u}", "{c}")]"#
+            ),
+            format!(
+                r#"sequence by host.name with maxspan=20s
+  [process where process.name == "{a}"]
+  ![process where process.name in ("{m}", "{a}")]
+  [process where process.name == "{b}" or process.parent.name : "*{b}*"]"#
+            ),
+        ];
+        check_against_the_matcher(&names, &queries);
+    }
+}
+
+fn check_against_the_matcher(names: &[&str; 6], queries: &[String]) {
     let mut x: u64 = 0x9e3779b97f4a7c15;
     let mut lines = Vec::new();
     for i in 0..800u64 {
