@@ -158,13 +158,7 @@ fn overlapping_literals_are_all_found() {
 fn packed_formulas_agree_with_the_tree() {
     // Deterministic pseudo-random formulas over 150 literals (three words of the
     // seen-set) and random seen-sets.
-    let mut x: u64 = 0x9e3779b97f4a7c15;
-    let mut next = move |n: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % n
-    };
+    let mut next = xorshift(0x9e3779b97f4a7c15);
     fn gen(depth: u32, next: &mut dyn FnMut(u64) -> u64) -> Compiled {
         match if depth == 0 { 0 } else { next(4) } {
             0 | 1 => Compiled::Lit(next(150) as usize),
@@ -208,13 +202,7 @@ fn anchored_scan_of_texts_agrees_with_the_formulas() {
         "node",
         "ruby",
     ];
-    let mut x: u64 = 0x2545f4914f6cdd1d;
-    let mut next = move |n: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % n
-    };
+    let mut next = xorshift(0x2545f4914f6cdd1d);
     fn gen(depth: u32, next: &mut dyn FnMut(u64) -> u64) -> Req {
         match if depth == 0 { 0 } else { next(5) } {
             0 | 1 => Req::Lit(WORDS[next(WORDS.len() as u64) as usize].to_string()),
@@ -349,13 +337,7 @@ fn remembered_marks_equal_walked_marks() {
     let mut memo_scratch = Scratch::default();
     let mut walk_scratch = Scratch::default();
     let mut each_scratch = Scratch::default();
-    let mut x: u64 = 0x9e3779b97f4a7c15;
-    let mut next = move |n: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % n
-    };
+    let mut next = xorshift(0x9e3779b97f4a7c15);
     for round in 0..60_000u64 {
         let pf = if round % 7 == 0 { &b } else { &a };
         let mut text = Vec::new();
@@ -407,4 +389,15 @@ fn only_texts_that_come_again_are_remembered() {
         1,
         "only the repeated `bash` is remembered"
     );
+}
+
+/// A small deterministic generator for the randomised tests: `next(n)` is in `0..n`.
+fn xorshift(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut x = seed;
+    move |n| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    }
 }
