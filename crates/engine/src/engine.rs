@@ -141,7 +141,6 @@ fn sequence_candidate(
         return None;
     }
     let last = sm.items.last().cloned()?;
-    let id: Vec<String> = sm.items.iter().map(|e| event_identity(&e.full())).collect();
     Some(Candidate {
         rule,
         time_ns: sm.timestamps.last().copied().unwrap_or(0),
@@ -150,7 +149,7 @@ fn sequence_candidate(
         new_terms: None,
         threshold: None,
         group: sm.items,
-        identity: id.join("|"),
+        identity: None,
     })
 }
 
@@ -172,7 +171,34 @@ struct Candidate {
     new_terms: Option<Vec<String>>,
     threshold: Option<ThresholdResult>,
     group: Vec<Arc<LazyEvent>>,
-    identity: String,
+    /// What tells this alert apart from others of its rule (its uuid is made from it), when
+    /// it is not the events' own: see [`Candidate::identity`].
+    identity: Option<String>,
+}
+
+impl Candidate {
+    /// The alert's identity: the given one, else that of its group of events (a sequence
+    /// or sample), else that of its event, with its new terms if any. Made only for alerts
+    /// that are emitted (it may need the whole document of each event), not for suppressed
+    /// ones.
+    fn identity(&self) -> String {
+        if let Some(id) = &self.identity {
+            return id.clone();
+        }
+        if !self.group.is_empty() {
+            let ids: Vec<String> = self
+                .group
+                .iter()
+                .map(|e| event_identity(&e.full()))
+                .collect();
+            return ids.join("|");
+        }
+        let id = event_identity(&self.event.full());
+        match &self.new_terms {
+            Some(nt) => format!("{id}|{}", nt.join("\u{1f}")),
+            None => id,
+        }
+    }
 }
 
 /// The detection engine. See the crate documentation.
@@ -478,7 +504,7 @@ impl Engine {
         let learn = self.learn;
         let rt = &mut self.rules[ri];
         let view = event.view();
-        let cand = |event: Arc<LazyEvent>, identity: String| Candidate {
+        let cand = |event: Arc<LazyEvent>, identity: Option<String>| Candidate {
             rule: ri,
             event,
             time_ns: ts,
@@ -492,7 +518,7 @@ impl Engine {
             Kind::Event => {
                 rt.stats.matched += 1;
                 if !learn {
-                    cands.push(cand(event.clone(), event_identity(&event.full())));
+                    cands.push(cand(event.clone(), None));
                 }
                 Ok(false)
             }
@@ -517,8 +543,7 @@ impl Engine {
                 }
                 match first_new {
                     Some(nt) => {
-                        let id = format!("{}|{}", event_identity(&event.full()), nt.join("\u{1f}"));
-                        let mut c = cand(event.clone(), id);
+                        let mut c = cand(event.clone(), None);
                         c.new_terms = Some(nt);
                         cands.push(c);
                         Ok(true)
@@ -573,7 +598,7 @@ impl Engine {
                             .zip(g.iter().cloned())
                             .collect();
                         let id = format!("threshold|{}|{}", g.join("\u{1f}"), st.start);
-                        let mut c = cand(event.clone(), id);
+                        let mut c = cand(event.clone(), Some(id));
                         c.threshold = Some(ThresholdResult {
                             terms,
                             count: st.count,
@@ -620,9 +645,7 @@ impl Engine {
                         continue;
                     }
                     let last = sm.items.last().cloned().unwrap_or_else(|| event.clone());
-                    let id: Vec<String> =
-                        sm.items.iter().map(|e| event_identity(&e.full())).collect();
-                    let mut c = cand(last, id.join("|"));
+                    let mut c = cand(last, None);
                     c.group = sm.items;
                     cands.push(c);
                 }
@@ -654,8 +677,9 @@ impl Engine {
 
     fn finish_candidate(&mut self, c: Candidate) -> Option<Alert> {
         let rt = &mut self.rules[c.rule];
-        let event = c.event.full();
-        match rt.suppress.check(&event, c.time_ns) {
+        // The whole document only for an alert that is emitted (or whose suppression
+        // groups by its fields).
+        match rt.suppress.check(|| c.event.full(), c.time_ns) {
             Verdict::Emit => {}
             Verdict::Suppress => {
                 rt.stats.suppressed += 1;
@@ -663,11 +687,13 @@ impl Engine {
             }
         }
         rt.stats.alerts += 1;
+        let event = c.event.full();
+        let identity = c.identity();
         let host_env = self.env.host_env(&event);
         let ancestry = self.context.ancestry(&event);
         let model_files = self.context.model_files(&event, &ancestry);
         Some(Alert {
-            uuid: alert_uuid(&rt.rule.rule_id, &c.identity),
+            uuid: alert_uuid(&rt.rule.rule_id, &identity),
             rule: rt.rule.clone(),
             event,
             time_ns: c.time_ns,

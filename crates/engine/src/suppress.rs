@@ -53,9 +53,17 @@ impl Suppressor {
         }
     }
 
-    pub fn check(&mut self, ev: &Event, ts: i64) -> Verdict {
+    /// The verdict on an alert at event time `ts`; `event` gives its whole document, asked
+    /// for only when the rule groups by fields.
+    pub fn check<E: std::ops::Deref<Target = Event>>(
+        &mut self,
+        event: impl FnOnce() -> E,
+        ts: i64,
+    ) -> Verdict {
         if self.enabled {
-            let key: Vec<Vec<String>> = self.group_by.iter().map(|f| field_values(ev, f)).collect();
+            let ev = event();
+            let key: Vec<Vec<String>> =
+                self.group_by.iter().map(|f| field_values(&ev, f)).collect();
             let missing = key.iter().any(Vec::is_empty);
             if !(missing && self.do_not_suppress_missing) {
                 match self.groups.get(&key) {

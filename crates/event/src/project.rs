@@ -211,12 +211,12 @@ impl Projection {
                 .get(bucket(seg.as_bytes()))?
                 .iter()
                 .filter_map(|&pos| n.children.get(pos as usize))
-                .find(|(k, _)| &**k == seg)
+                .find(|(k, _)| crate::bytes::same(k.as_bytes(), seg.as_bytes()))
                 .map(|(_, c)| *c),
             None => n
                 .children
                 .iter()
-                .find(|(k, _)| k.len() == seg.len() && &**k == seg)
+                .find(|(k, _)| crate::bytes::same(k.as_bytes(), seg.as_bytes()))
                 .map(|(_, c)| *c),
         }
     }

@@ -22,9 +22,11 @@ use memchr::memmem;
 mod formula;
 mod gate;
 mod memo;
+mod program;
 use formula::{masks, Compiled};
 use gate::Gate;
 use memo::{mark_all, TextMemo};
+use program::Program;
 
 /// A requirement on a line's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -250,6 +252,8 @@ pub struct Prefilter {
     gate: Option<Gate>,
     n_lits: usize,
     reqs: Vec<Compiled>,
+    /// The same requirements laid out for the per-event check (see `program`).
+    program: Program,
     /// Per requirement, literals of which it needs at least one (its longest outright
     /// literal — long literals are the rare ones — or else a required `any` of literals), as
     /// masks over the seen-set: a few bit tests settle most requirements that fail, before
@@ -392,6 +396,7 @@ impl Prefilter {
                 .collect(),
             anchored_on: Vec::new(),
             unanchored: Vec::new(),
+            program: Program::default(),
             reqs: compiled.into_iter().map(Compiled::packed).collect(),
             unicode_escape: memmem::Finder::new(b"\\u").into_owned(),
         }
@@ -402,8 +407,9 @@ impl Prefilter {
         self.reqs.len()
     }
 
-    /// Fills `anchored_on` and `unanchored` from `anchors`.
+    /// Lays out `program` from `reqs`; fills `anchored_on` and `unanchored` from `anchors`.
     fn index_anchors(mut self) -> Prefilter {
+        self.program = Program::new(&self.reqs);
         self.anchored_on = vec![Vec::new(); self.n_lits];
         self.unanchored = vec![0u64; self.reqs.len().div_ceil(64)];
         for (r, ms) in self.anchors.iter().enumerate() {
@@ -492,8 +498,8 @@ impl Prefilter {
             mark_all(ac, line, &mut scratch.seen);
         }
         let mut n = 0;
-        for (i, r) in self.reqs.iter().enumerate() {
-            if r.holds(&scratch.seen) {
+        for i in 0..self.reqs.len() {
+            if self.program.holds(i, &scratch.seen) {
                 f(i);
                 n += 1;
             }
@@ -620,7 +626,7 @@ impl Prefilter {
             while word != 0 {
                 let i = w * 64 + word.trailing_zeros() as usize;
                 word &= word - 1;
-                if self.reqs.get(i).is_some_and(|r| r.holds(&scratch.seen)) {
+                if self.program.holds(i, &scratch.seen) {
                     return true;
                 }
             }
@@ -658,7 +664,7 @@ impl Prefilter {
     /// [`Prefilter::holds`] for a requirement already known to have its anchor present (it
     /// came from [`Prefilter::anchor_candidates`]): the formula alone.
     pub fn formula_holds(&self, i: usize, scratch: &Scratch) -> bool {
-        scratch.all || self.reqs.get(i).is_some_and(|r| r.holds(&scratch.seen))
+        scratch.all || self.program.holds(i, &scratch.seen)
     }
 
     /// Requirement `i` on a seen-set: its anchor literal first, then its formula.
@@ -673,7 +679,7 @@ impl Prefilter {
                 return false;
             }
         }
-        self.reqs.get(i).is_some_and(|r| r.holds(seen))
+        self.program.holds(i, seen)
     }
 
     pub fn may_match(&self, line: &[u8], scratch: &mut Scratch) -> bool {

@@ -178,6 +178,47 @@ fn packed_formulas_agree_with_the_tree() {
     }
 }
 
+#[test]
+fn laid_out_requirements_agree_with_the_tree() {
+    // Random packed formulas over 200 literals (four words), deep enough that some exceed
+    // the caps on terms and tests and stay trees; `Always` and `Never` among the leaves.
+    let mut next = xorshift(0x51afd7ed558ccd);
+    fn gen(depth: u32, next: &mut dyn FnMut(u64) -> u64) -> Compiled {
+        match if depth == 0 { next(12) } else { 12 + next(4) } {
+            0 => Compiled::Always,
+            1 => Compiled::Never,
+            2..=11 => Compiled::Lit(next(200) as usize),
+            12 | 13 => Compiled::All((0..1 + next(5)).map(|_| gen(depth - 1, next)).collect()),
+            _ => Compiled::Any((0..1 + next(5)).map(|_| gen(depth - 1, next)).collect()),
+        }
+    }
+    let trees: Vec<Compiled> = (0..3000)
+        .map(|k| gen(1 + k % 4, &mut next).packed())
+        .collect();
+    let program = super::program::Program::new(&trees);
+    let (kept_as_trees, tests) = program.summary();
+    assert!(
+        kept_as_trees > 0 && kept_as_trees < trees.len() / 2,
+        "{kept_as_trees}"
+    );
+    assert!(tests > 0);
+    for _ in 0..30 {
+        // Sparse and dense seen-sets.
+        let density = 1 << next(5);
+        let seen: Vec<u64> = (0..4)
+            .map(|_| (0..64).fold(0u64, |w, b| w | (u64::from(next(density) == 0) << b)))
+            .collect();
+        for (i, t) in trees.iter().enumerate() {
+            assert_eq!(
+                program.holds(i, &seen),
+                t.holds(&seen),
+                "{t:?} on {seen:x?}"
+            );
+        }
+    }
+    assert!(!program.holds(trees.len(), &[u64::MAX; 4]));
+}
+
 /// Anchored requirements over decoded text give exactly the formula's answer: the anchor
 /// (a literal or `any` of literals every match needs) never rejects a text the formula
 /// accepts. Random formulas over a small vocabulary (so that literals are shared, and
