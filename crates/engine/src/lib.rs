@@ -35,6 +35,7 @@ pub mod shared;
 pub mod suppress;
 pub mod terms;
 pub mod testing;
+mod truth;
 pub mod wants;
 
 pub use alert::Alert;

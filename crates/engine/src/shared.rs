@@ -7,6 +7,7 @@
 //! [`spawnguard_query::eval`]: `and` is false if any part is false, else null if any part
 //! is null, else true; `or` dually; `not null` is null; `NullAsFalse` turns null into false.
 
+use crate::truth::Truth;
 use spawnguard_event::{Event, FieldPath, Value};
 use spawnguard_query::eval::{and3, or3};
 use spawnguard_query::ir::Pred;
@@ -14,14 +15,22 @@ use spawnguard_query::value::{fold, Val};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+/// A condition over shared leaves: its tree, for the three-valued [`Node::eval`], and the
+/// same condition compiled for [`Node::matches`] (see [`Truth`]).
 #[derive(Debug, Clone)]
-pub enum Node {
+pub struct Node {
+    tree: Tree,
+    truth: Truth,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Tree {
     Const(Option<bool>),
     Leaf(u32),
-    And(Vec<Node>),
-    Or(Vec<Node>),
-    Not(Box<Node>),
-    NullAsFalse(Box<Node>),
+    And(Vec<Tree>),
+    Or(Vec<Tree>),
+    Not(Box<Tree>),
+    NullAsFalse(Box<Tree>),
 }
 
 #[derive(Debug, Default)]
@@ -71,12 +80,20 @@ impl Leaves {
 
     /// Turns a condition into a tree over shared leaves.
     pub fn build(&mut self, p: &Pred) -> Node {
+        let tree = self.tree(p);
+        Node {
+            truth: Truth::new(&tree),
+            tree,
+        }
+    }
+
+    fn tree(&mut self, p: &Pred) -> Tree {
         match p {
-            Pred::Const(c) => Node::Const(*c),
-            Pred::And(ps) => Node::And(ps.iter().map(|q| self.build(q)).collect()),
-            Pred::Or(ps) => Node::Or(ps.iter().map(|q| self.build(q)).collect()),
-            Pred::Not(q) => Node::Not(Box::new(self.build(q))),
-            Pred::NullAsFalse(q) => Node::NullAsFalse(Box::new(self.build(q))),
+            Pred::Const(c) => Tree::Const(*c),
+            Pred::And(ps) => Tree::And(ps.iter().map(|q| self.tree(q)).collect()),
+            Pred::Or(ps) => Tree::Or(ps.iter().map(|q| self.tree(q)).collect()),
+            Pred::Not(q) => Tree::Not(Box::new(self.tree(q))),
+            Pred::NullAsFalse(q) => Tree::NullAsFalse(Box::new(self.tree(q))),
             leaf => {
                 let key = leaf_key(leaf);
                 let next = self.preds.len() as u32;
@@ -86,7 +103,31 @@ impl Leaves {
                     let group = self.group(leaf, id);
                     self.group_of.push(group);
                 }
-                Node::Leaf(id)
+                Tree::Leaf(id)
+            }
+        }
+    }
+
+    /// Leaf `i` on the event, evaluated once per event (see [`Memo`]).
+    #[inline]
+    pub(crate) fn leaf(&self, i: usize, ev: &Event, memo: &mut Memo) -> Option<bool> {
+        match memo.v.get(i).copied().unwrap_or(0) {
+            1 => Some(false),
+            2 => Some(true),
+            3 => None,
+            _ => {
+                if let Some(Some(g)) = self.group_of.get(i) {
+                    return self.group_result(i, *g, ev, memo);
+                }
+                let r = self.preds.get(i).and_then(|p| p.eval(ev));
+                if let Some(slot) = memo.v.get_mut(i) {
+                    *slot = match r {
+                        Some(false) => 1,
+                        Some(true) => 2,
+                        None => 3,
+                    };
+                }
+                r
             }
         }
     }
@@ -210,64 +251,24 @@ impl Node {
     /// null*), which the three-valued [`Node::eval`] cannot do (an `and` with a null part is
     /// still false if a later part is). Rules testing fields an event lacks stop there.
     pub fn matches(&self, ev: &Event, leaves: &Leaves, memo: &mut Memo) -> bool {
-        self.is_true(ev, leaves, memo)
+        self.truth.holds(ev, leaves, memo)
     }
 
-    /// `eval(..) == Some(true)`, settled with as few parts as possible.
-    fn is_true(&self, ev: &Event, leaves: &Leaves, memo: &mut Memo) -> bool {
-        match self {
-            Node::Const(c) => *c == Some(true),
-            Node::Leaf(_) => self.eval(ev, leaves, memo) == Some(true),
-            Node::And(ns) => ns.iter().all(|n| n.is_true(ev, leaves, memo)),
-            Node::Or(ns) => ns.iter().any(|n| n.is_true(ev, leaves, memo)),
-            Node::Not(n) => n.is_false(ev, leaves, memo),
-            Node::NullAsFalse(n) => n.is_true(ev, leaves, memo),
-        }
-    }
-
-    /// `eval(..) == Some(false)`, settled with as few parts as possible: an `and` is false
-    /// as soon as one part is, an `or` only if every part is, and `NullAsFalse` whenever its
-    /// part is not true.
-    fn is_false(&self, ev: &Event, leaves: &Leaves, memo: &mut Memo) -> bool {
-        match self {
-            Node::Const(c) => *c == Some(false),
-            Node::Leaf(_) => self.eval(ev, leaves, memo) == Some(false),
-            Node::And(ns) => ns.iter().any(|n| n.is_false(ev, leaves, memo)),
-            Node::Or(ns) => ns.iter().all(|n| n.is_false(ev, leaves, memo)),
-            Node::Not(n) => n.is_true(ev, leaves, memo),
-            Node::NullAsFalse(n) => !n.is_true(ev, leaves, memo),
-        }
-    }
-
+    /// The condition's three-valued result on the event.
     pub fn eval(&self, ev: &Event, leaves: &Leaves, memo: &mut Memo) -> Option<bool> {
+        self.tree.eval(ev, leaves, memo)
+    }
+}
+
+impl Tree {
+    fn eval(&self, ev: &Event, leaves: &Leaves, memo: &mut Memo) -> Option<bool> {
         match self {
-            Node::Const(c) => *c,
-            Node::Leaf(id) => {
-                let i = *id as usize;
-                match memo.v.get(i).copied().unwrap_or(0) {
-                    1 => Some(false),
-                    2 => Some(true),
-                    3 => None,
-                    _ => {
-                        if let Some(Some(g)) = leaves.group_of.get(i) {
-                            return leaves.group_result(i, *g, ev, memo);
-                        }
-                        let r = leaves.preds.get(i).and_then(|p| p.eval(ev));
-                        if let Some(slot) = memo.v.get_mut(i) {
-                            *slot = match r {
-                                Some(false) => 1,
-                                Some(true) => 2,
-                                None => 3,
-                            };
-                        }
-                        r
-                    }
-                }
-            }
-            Node::And(ns) => and3(ns.iter().map(|n| n.eval(ev, leaves, memo))),
-            Node::Or(ns) => or3(ns.iter().map(|n| n.eval(ev, leaves, memo))),
-            Node::Not(n) => n.eval(ev, leaves, memo).map(|b| !b),
-            Node::NullAsFalse(n) => Some(n.eval(ev, leaves, memo).unwrap_or(false)),
+            Tree::Const(c) => *c,
+            Tree::Leaf(id) => leaves.leaf(*id as usize, ev, memo),
+            Tree::And(ns) => and3(ns.iter().map(|n| n.eval(ev, leaves, memo))),
+            Tree::Or(ns) => or3(ns.iter().map(|n| n.eval(ev, leaves, memo))),
+            Tree::Not(n) => n.eval(ev, leaves, memo).map(|b| !b),
+            Tree::NullAsFalse(n) => Some(n.eval(ev, leaves, memo).unwrap_or(false)),
         }
     }
 }
@@ -341,10 +342,13 @@ mod tests {
     /// the three-valued evaluation says, whatever they leave unevaluated.
     #[test]
     fn truth_and_falsity_agree_with_three_valued_evaluation() {
-        let leaf = |k: u64| match k % 3 {
+        let leaf = |k: u64| match k % 6 {
             0 => s("a", &["x*"]),      // true on the event below
             1 => s("a", &["q"]),       // false
-            _ => s("missing", &["*"]), // null
+            2 => s("missing", &["*"]), // null
+            3 => Pred::Const(Some(true)),
+            4 => Pred::Const(Some(false)),
+            _ => Pred::Const(None),
         };
         let mut x: u64 = 0x853c49e6748fea9b;
         let mut next = move |n: u64| {
@@ -355,7 +359,7 @@ mod tests {
         };
         fn gen(depth: u32, next: &mut dyn FnMut(u64) -> u64, leaf: &dyn Fn(u64) -> Pred) -> Pred {
             match if depth == 0 { 0 } else { next(6) } {
-                0 | 1 => leaf(next(3)),
+                0 | 1 => leaf(next(6)),
                 2 => Pred::And(
                     (0..1 + next(4))
                         .map(|_| gen(depth - 1, next, leaf))
@@ -386,7 +390,7 @@ mod tests {
             );
             memo.reset(&leaves);
             assert_eq!(
-                t.is_false(&ev, &leaves, &mut memo),
+                Truth::falsity(&t.tree).holds(&ev, &leaves, &mut memo),
                 want == Some(false),
                 "{c:?}"
             );
