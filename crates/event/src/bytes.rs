@@ -29,7 +29,7 @@ pub fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 #[inline]
-fn load8(s: &[u8], at: usize) -> u64 {
+pub(crate) fn load8(s: &[u8], at: usize) -> u64 {
     let mut w = [0u8; 8];
     if let Some(src) = s.get(at..at + 8) {
         w.copy_from_slice(src);
@@ -38,7 +38,7 @@ fn load8(s: &[u8], at: usize) -> u64 {
 }
 
 #[inline]
-fn load4(s: &[u8], at: usize) -> u32 {
+pub(crate) fn load4(s: &[u8], at: usize) -> u32 {
     let mut w = [0u8; 4];
     if let Some(src) = s.get(at..at + 4) {
         w.copy_from_slice(src);

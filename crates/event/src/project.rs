@@ -20,16 +20,20 @@ use crate::bytes::{first_of, quote_or_backslash};
 use crate::flat::{Flat, Leaf, Slots};
 use crate::Event;
 use serde_json::{Number, Value};
-use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::sync::Arc;
+
+mod children;
+mod shapes;
+use children::Children;
+use shapes::Shapes;
 
 thread_local! {
     /// Per-thread buffers of [`Projection::project`], kept between records so that
     /// projecting allocates only the event itself: the leaves met, and the duplicate-key
     /// stamps (see [`Stamps`]).
-    static SCRATCH: std::cell::RefCell<(Vec<Leaf>, Stamps)> =
-        const { std::cell::RefCell::new((Vec::new(), Stamps::new())) };
+    static SCRATCH: std::cell::RefCell<(Vec<Leaf>, Stamps, Shapes)> =
+        const { std::cell::RefCell::new((Vec::new(), Stamps::new(), Shapes::new())) };
 }
 
 /// Which trie nodes a key of the current object already led to: per node, the number of the
@@ -98,30 +102,25 @@ pub struct Projection {
     /// The wanted fields, by slot.
     names: Vec<Box<str>>,
     slots: Arc<Slots>,
+    /// Tells this trie apart in a thread's memory of record shapes (see `shapes`).
+    id: u64,
 }
 
 /// No slot: the node is only the way to wanted fields.
 const NO_SLOT: u32 = u32::MAX;
 
-/// Children beyond this many are found through a hash map.
-const LINEAR_CHILDREN: usize = 8;
-
 #[derive(Debug, Clone)]
 struct Node {
     /// The slot of the wanted field ending here, or [`NO_SLOT`].
     slot: u32,
-    children: Vec<(Box<str>, u32)>,
-    /// For a node with many children: per [`bucket`] of a key, the positions in `children`
-    /// of the children whose key falls there.
-    index: Option<Box<[SmallVec<[u32; 2]>]>>,
+    children: Children,
 }
 
 impl Node {
     fn new() -> Node {
         Node {
             slot: NO_SLOT,
-            children: Vec::new(),
-            index: None,
+            children: Children::new(),
         }
     }
 }
@@ -144,17 +143,13 @@ impl Projection {
             let f = f.as_ref();
             let mut n = 0usize;
             for seg in f.split('.') {
-                let found = nodes[n]
-                    .children
-                    .iter()
-                    .find(|(k, _)| &**k == seg)
-                    .map(|(_, c)| *c as usize);
+                let found = nodes[n].children.get(seg.as_bytes());
                 n = match found {
-                    Some(c) => c,
+                    Some(c) => c as usize,
                     None => {
                         let c = nodes.len();
                         nodes.push(Node::new());
-                        nodes[n].children.push((seg.into(), c as u32));
+                        nodes[n].children.insert(seg.as_bytes(), c as u32);
                         c
                     }
                 };
@@ -164,21 +159,12 @@ impl Projection {
                 names.push(f.into());
             }
         }
-        for node in &mut nodes {
-            if node.children.len() > LINEAR_CHILDREN {
-                let mut ix = vec![SmallVec::new(); BUCKETS];
-                for (pos, (k, _)) in node.children.iter().enumerate() {
-                    if let Some(b) = ix.get_mut(bucket(k.as_bytes())) {
-                        b.push(pos as u32);
-                    }
-                }
-                node.index = Some(ix.into_boxed_slice());
-            }
-        }
+        static IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Projection {
             nodes,
             slots: Arc::new(Slots::new(&names)),
             names,
+            id: IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -205,20 +191,7 @@ impl Projection {
 
     #[inline]
     fn child(&self, node: u32, seg: &str) -> Option<u32> {
-        let n = self.nodes.get(node as usize)?;
-        match &n.index {
-            Some(ix) => ix
-                .get(bucket(seg.as_bytes()))?
-                .iter()
-                .filter_map(|&pos| n.children.get(pos as usize))
-                .find(|(k, _)| crate::bytes::same(k.as_bytes(), seg.as_bytes()))
-                .map(|(_, c)| *c),
-            None => n
-                .children
-                .iter()
-                .find(|(k, _)| crate::bytes::same(k.as_bytes(), seg.as_bytes()))
-                .map(|(_, c)| *c),
-        }
+        self.nodes.get(node as usize)?.children.get(seg.as_bytes())
     }
 
     /// How many distinct fields are kept.
@@ -242,8 +215,9 @@ impl Projection {
         }
         simdutf8::basic::from_utf8(bytes).ok()?;
         SCRATCH.with(|cell| {
-            let (leaves, stamps) = &mut *cell.borrow_mut();
+            let (leaves, stamps, shapes) = &mut *cell.borrow_mut();
             leaves.clear();
+            shapes.serve(self.id, self.nodes.len());
             let mut sc = Scanner {
                 b: bytes,
                 i: 0,
@@ -251,6 +225,7 @@ impl Projection {
                 segs: Segs::default(),
                 leaves: std::mem::take(leaves),
                 stamps: std::mem::replace(stamps, Stamps::new()),
+                shapes: std::mem::replace(shapes, Shapes::new()),
             };
             sc.ws();
             let done = sc.peek() == Some(b'{') && sc.object(self, 0, true).is_some() && {
@@ -260,6 +235,7 @@ impl Projection {
             let ev = done.then(|| Event::flat(Flat::new(self.slots.clone(), &mut sc.leaves)));
             *leaves = sc.leaves;
             *stamps = sc.stamps;
+            *shapes = sc.shapes;
             ev
         })
     }
@@ -279,6 +255,7 @@ pub fn is_plain_object(bytes: &[u8]) -> bool {
         segs: Segs::default(),
         leaves: Vec::new(),
         stamps: Stamps::new(),
+        shapes: Shapes::new(),
     };
     sc.ws();
     if sc.peek() != Some(b'{') || sc.skip().is_none() {
@@ -324,6 +301,8 @@ struct Scanner<'a> {
     /// The wanted fields' leaf values met so far.
     leaves: Vec<Leaf>,
     stamps: Stamps,
+    /// Where the keys of earlier records led (see `shapes`).
+    shapes: Shapes,
 }
 
 impl<'a> Scanner<'a> {
@@ -596,6 +575,7 @@ impl<'a> Scanner<'a> {
         // different ones): a duplicate of one replaces the earlier value in the full parse,
         // so such records go to the full parser.
         let obj = self.stamps.enter(p.nodes.len());
+        let mut pos = 0usize;
         loop {
             self.ws();
             let ks = self.i;
@@ -610,9 +590,14 @@ impl<'a> Scanner<'a> {
             }
             self.eat(b':')?;
             let dotted = dotted || (escaped && key.contains('.'));
-            let target = p
-                .follow(node, &key, dotted)
-                .and_then(|t| p.nodes.get(t as usize).map(|n| (t, n)));
+            let to = if escaped {
+                p.follow(node, &key, dotted)
+            } else {
+                self.shapes
+                    .lead(node, pos, raw, || p.follow(node, &key, dotted))
+            };
+            pos += 1;
+            let target = to.and_then(|t| p.nodes.get(t as usize).map(|n| (t, n)));
             match target {
                 Some((t, n)) => {
                     if !self.stamps.first_time(t, obj) {
@@ -687,18 +672,6 @@ impl<'a> Scanner<'a> {
         self.depth -= 1;
         Some(())
     }
-}
-
-/// Buckets of a node's child index.
-const BUCKETS: usize = 256;
-
-/// A key's bucket in a child index: from its length and its first and last bytes, which
-/// tell most ECS field names apart (no hashing of the whole key).
-#[inline]
-fn bucket(k: &[u8]) -> usize {
-    let first = usize::from(k.first().copied().unwrap_or(0));
-    let last = usize::from(k.last().copied().unwrap_or(0));
-    (k.len().wrapping_mul(37) ^ first.wrapping_mul(7) ^ last.wrapping_mul(131)) % BUCKETS
 }
 
 /// The text of a string's raw content (between its quotes, no escapes).

@@ -211,3 +211,82 @@ fn keys_found_by_their_head_among_many_siblings() {
     let all: Vec<&str> = fields.iter().map(String::as_str).collect();
     check(&doc, &all, true);
 }
+
+/// One projection over a stream of records whose objects change shape from one record to
+/// the next (keys moved, swapped for look-alikes, dotted or nested, escaped), interleaved
+/// with a second projection on the same thread: every record gives the full parse's values.
+/// The memory of where the last record's keys led (`shapes`) must never answer for a
+/// different key, or for the other projection's trie.
+#[test]
+fn changing_record_shapes_give_the_full_parse_values() {
+    let fields = [
+        "process.name",
+        "process.parent.name",
+        "process.pid",
+        "event.action",
+        "x",
+    ];
+    let other_fields = ["process.pid", "event.kind", "process.name.x"];
+    let p = Projection::new(fields);
+    let q = Projection::new(other_fields);
+    // Keys that lead somewhere, nowhere, or elsewhere, several of equal length.
+    let keys = [
+        "\"process\"",
+        "\"procesz\"",
+        "\"event\"",
+        "\"x\"",
+        "\"xxx\"",
+        "\"y\"",
+        "\"process.name\"",
+        "\"process.namf\"",
+        "\"process.pid\"",
+        "\"process.pie\"",
+        "\"process.parent\"",
+        "\"proc\\u0065ss\"",
+    ];
+    let inner = [
+        "{\"name\":\"a\",\"pid\":1,\"parent\":{\"name\":\"b\"}}",
+        "{\"pid\":2,\"name\":[\"c\",\"d\"]}",
+        "{\"action\":\"exec\",\"kind\":\"event\"}",
+        "\"text\"",
+        "{\"parent\":{\"pid\":7,\"name\":\"e\"},\"namf\":\"no\"}",
+        "{\"name\":{\"x\":5}}",
+    ];
+    let mut x: u64 = 0x2545f4914f6cdd1d;
+    let mut next = move |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n as u64) as usize
+    };
+    let mut projected = 0;
+    for _ in 0..3000 {
+        // Distinct keys per object (duplicates go to the full parser, tested elsewhere).
+        let mut used = Vec::new();
+        let mut parts = Vec::new();
+        for _ in 0..1 + next(6) {
+            let k = keys[next(keys.len())];
+            if used.contains(&k) {
+                continue;
+            }
+            used.push(k);
+            parts.push(format!("{k}:{}", inner[next(inner.len())]));
+        }
+        let doc = format!("{{{}}}", parts.join(","));
+        let full = Event::new(serde_json::from_str(&doc).unwrap());
+        // Mostly one projection, record after record; now and then the other.
+        let both = [(&p, &fields[..]), (&q, &other_fields[..])];
+        let now = if next(8) == 0 { &both[..] } else { &both[..1] };
+        for &(proj, fs) in now {
+            let Some(ev) = proj.project(doc.as_bytes()) else {
+                continue;
+            };
+            projected += 1;
+            for f in fs {
+                let fp = FieldPath::new(f);
+                assert_eq!(ev.values(&fp), full.values(&fp), "{f} in {doc}");
+            }
+        }
+    }
+    assert!(projected > 2000, "{projected}");
+}
