@@ -110,7 +110,7 @@ pub fn load_text(source: &str, text: &str) -> LoadReport {
         }
     };
     let mut cx = Ctx::with_spans(source, text, spans);
-    match parse(&mut cx, &root) {
+    match parse(&mut cx, root) {
         Outcome::Run(rule) => report.rules.push(*rule),
         Outcome::Skip(s) => report.skipped.push(s),
         Outcome::Invalid => {}
@@ -152,7 +152,7 @@ fn skip_reason(t: &RuleType) -> Option<(String, bool)> {
     Some((reason.to_string(), false))
 }
 
-fn parse(cx: &mut Ctx, root: &Table) -> Outcome {
+fn parse(cx: &mut Ctx, mut root: Table) -> Outcome {
     for k in root.keys() {
         if !KNOWN_TOP.contains(&k.as_str()) {
             let o = cx.spans.key_start(&[k]);
@@ -420,7 +420,11 @@ fn parse(cx: &mut Ctx, root: &Table) -> Outcome {
         threshold,
         version,
         metadata,
-        raw: rule.clone(),
+        // Moved out of the document, which is not needed any more (no copy).
+        raw: match root.remove("rule") {
+            Some(Value::Table(t)) => t,
+            _ => Table::new(),
+        },
     };
     Outcome::Run(Box::new(LoadedRule {
         rule: Arc::new(rule),
