@@ -31,7 +31,7 @@ pub(super) struct Children {
 /// Exact for keys of up to 16 bytes (given their length): the bytes at `0..8` and
 /// `len-8..len` cover every byte of such a key, and shorter keys are spelled likewise.
 #[inline]
-pub(super) fn fingerprint(k: &[u8]) -> (u64, u64) {
+fn fingerprint(k: &[u8]) -> (u64, u64) {
     let n = k.len();
     let at = |i: usize| u64::from(k.get(i).copied().unwrap_or(0));
     match n {

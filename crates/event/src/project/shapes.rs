@@ -4,11 +4,27 @@
 //! takes a 16-byte compare that the processor predicts well, instead of a table probe per
 //! key whose outcome (found or not) it cannot predict.
 //!
-//! Only keys of at most 16 bytes without escapes are remembered: for them the fingerprint
-//! (see `children`) is the key itself, so a remembered answer is exactly the trie's. The
+//! Only keys of at most 16 bytes without escapes are remembered, as their bytes padded
+//! with zeros (read straight from the record, see [`padded`]): a remembered answer is
+//! exactly the trie's. The
 //! memory belongs to one projection at a time (a thread's scratch may serve several).
 
-use super::children::fingerprint;
+use crate::bytes::load8;
+
+/// A key of at most 16 bytes, zero-padded: its first `len` bytes of `window` (sixteen
+/// bytes of the record from the key's first on), the rest masked off without a branch on
+/// the length. Equal lengths and equal words mean equal keys.
+#[inline]
+fn padded(window: &[u8], len: usize) -> (u64, u64) {
+    let mask = |bytes: usize| match bytes {
+        8.. => u64::MAX,
+        b => (1u64 << (8 * b)) - 1,
+    };
+    (
+        load8(window, 0) & mask(len.min(8)),
+        load8(window, 8) & mask(len.saturating_sub(8)),
+    )
+}
 
 /// Positions remembered per object.
 const MAX_POSITIONS: usize = 64;
@@ -49,21 +65,24 @@ impl Shapes {
         }
     }
 
-    /// Where key `key` at position `pos` of an object at `node` leads (`Some(None)`:
-    /// nowhere), by `follow` unless remembered.
+    /// Where the key at position `pos` of an object at `node` leads (`Some(None)`:
+    /// nowhere), by `follow` unless remembered. The key is `len` bytes long, and `window`
+    /// holds sixteen bytes of the record from its first byte on (`None` near the record's
+    /// end: then it is not remembered).
     #[inline]
     pub(super) fn lead(
         &mut self,
         node: u32,
         pos: usize,
-        key: &[u8],
+        len: usize,
+        window: Option<&[u8]>,
         follow: impl FnOnce() -> Option<u32>,
     ) -> Option<u32> {
-        if key.len() > 16 || pos >= MAX_POSITIONS {
+        let Some(window) = window.filter(|_| len <= 16 && pos < MAX_POSITIONS) else {
             return follow();
-        }
-        let (lo, hi) = fingerprint(key);
-        let len = key.len() as u32 + 1;
+        };
+        let (lo, hi) = padded(window, len);
+        let len = len as u32 + 1;
         let Some(at) = self.by_node.get_mut(node as usize) else {
             return follow();
         };

@@ -290,3 +290,19 @@ fn changing_record_shapes_give_the_full_parse_values() {
     }
     assert!(projected > 2000, "{projected}");
 }
+
+/// String values of every length, copied whole whatever is left of the record after them
+/// (short ones are copied sixteen bytes at a time when the record has that many left).
+#[test]
+fn string_values_of_every_length_are_copied_whole() {
+    for len in 0..=40 {
+        let v: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        for doc in [
+            format!(r#"{{"x":"{v}"}}"#),
+            format!(r#"{{"x":"{v}","y":"{}"}}"#, "z".repeat(20)),
+            format!(r#"{{"process":{{"name":"{v}"}},"x":["{v}","é{v}"]}}"#),
+        ] {
+            check(&doc, &["x", "process.name"], true);
+        }
+    }
+}
