@@ -1,6 +1,7 @@
 //! The stateful half of the engine: rule types, history, suppression, alerts.
 
-use crate::alert::{alert_uuid, event_identity, Alert, ThresholdResult};
+use crate::alert::{alert_uuid, Alert, ThresholdResult};
+use crate::candidate::{sequence_candidate, Candidate};
 use crate::config::EnvConfig;
 use crate::context::{ModelScanner, StreamContext};
 use crate::gate::{Gate, Live};
@@ -14,7 +15,7 @@ use foldhash::HashMap;
 use spawnguard_event::reader::BadRecord;
 use spawnguard_event::{Event, FieldPath};
 use spawnguard_query::query::timestamp_ns;
-use spawnguard_query::sequence::{SampleMatcher, SequenceMatch, SequenceMatcher};
+use spawnguard_query::sequence::{SampleMatcher, SequenceMatcher};
 use spawnguard_query::QueryKind;
 use spawnguard_rules::{LoadedRule, Rule, RuleType};
 use std::path::PathBuf;
@@ -131,28 +132,6 @@ struct Group {
 /// How often (in events read) sequence state is advanced to the stream clock.
 const EXPIRE_EVERY: u64 = 4096;
 
-/// The alert candidate of a completed sequence (none while learning).
-fn sequence_candidate(
-    rule: usize,
-    sm: SequenceMatch<Arc<LazyEvent>>,
-    learn: bool,
-) -> Option<Candidate> {
-    if learn {
-        return None;
-    }
-    let last = sm.items.last().cloned()?;
-    Some(Candidate {
-        rule,
-        time_ns: sm.timestamps.last().copied().unwrap_or(0),
-        event: last,
-        source: None,
-        new_terms: None,
-        threshold: None,
-        group: sm.items,
-        identity: None,
-    })
-}
-
 struct RuleRt {
     rule: Arc<Rule>,
     kind: Kind,
@@ -160,45 +139,6 @@ struct RuleRt {
     ts_field: FieldPath,
     suppress: Suppressor,
     stats: RuleStats,
-}
-
-/// A rule's candidate alert before suppression and enrichment.
-struct Candidate {
-    rule: usize,
-    event: Arc<LazyEvent>,
-    time_ns: i64,
-    source: Option<(Arc<str>, u64)>,
-    new_terms: Option<Vec<String>>,
-    threshold: Option<ThresholdResult>,
-    group: Vec<Arc<LazyEvent>>,
-    /// What tells this alert apart from others of its rule (its uuid is made from it), when
-    /// it is not the events' own: see [`Candidate::identity`].
-    identity: Option<String>,
-}
-
-impl Candidate {
-    /// The alert's identity: the given one, else that of its group of events (a sequence
-    /// or sample), else that of its event, with its new terms if any. Made only for alerts
-    /// that are emitted (it may need the whole document of each event), not for suppressed
-    /// ones.
-    fn identity(&self) -> String {
-        if let Some(id) = &self.identity {
-            return id.clone();
-        }
-        if !self.group.is_empty() {
-            let ids: Vec<String> = self
-                .group
-                .iter()
-                .map(|e| event_identity(&e.full()))
-                .collect();
-            return ids.join("|");
-        }
-        let id = event_identity(&self.event.full());
-        match &self.new_terms {
-            Some(nt) => format!("{id}|{}", nt.join("\u{1f}")),
-            None => id,
-        }
-    }
 }
 
 /// The detection engine. See the crate documentation.

@@ -13,6 +13,7 @@
 //! * [`testing::run_case`] runs one rule's test case (`spawnguard rules test`).
 
 pub mod alert;
+mod candidate;
 pub mod config;
 pub mod context;
 mod engine;

@@ -28,22 +28,24 @@ pub fn same(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// `N` bytes of `s` from `at` (zeros if there are not that many).
 #[inline]
-pub(crate) fn load8(s: &[u8], at: usize) -> u64 {
-    let mut w = [0u8; 8];
-    if let Some(src) = s.get(at..at + 8) {
+fn load<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
+    let mut w = [0u8; N];
+    if let Some(src) = s.get(at..at + N) {
         w.copy_from_slice(src);
     }
-    u64::from_le_bytes(w)
+    w
+}
+
+#[inline]
+pub(crate) fn load8(s: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(load(s, at))
 }
 
 #[inline]
 pub(crate) fn load4(s: &[u8], at: usize) -> u32 {
-    let mut w = [0u8; 4];
-    if let Some(src) = s.get(at..at + 4) {
-        w.copy_from_slice(src);
-    }
-    u32::from_le_bytes(w)
+    u32::from_le_bytes(load(s, at))
 }
 
 /// Where the first `"` or `\\` is.
@@ -58,10 +60,8 @@ pub(crate) fn quote_or_backslash(s: &[u8]) -> Option<usize> {
         at += 16;
     }
     // The rest (all of it off x86_64), eight bytes at a time.
-    while let Some(word) = s.get(at..at + 8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        let w = u64::from_le_bytes(w);
+    while at + 8 <= s.len() {
+        let w = load8(s, at);
         let m = zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\'));
         if m != 0 {
             return Some(at + m.trailing_zeros() as usize / 8);

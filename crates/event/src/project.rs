@@ -393,10 +393,8 @@ impl<'a> Scanner<'a> {
                 return Some((&self.b[start..start + k], false, dotted));
             }
         }
-        if let Some(word) = self.b.get(start..start + 8) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(word);
-            let w = u64::from_le_bytes(w);
+        if start + 8 <= self.b.len() {
+            let w = crate::bytes::load8(self.b, start);
             if let Some(k) = first_of(w, b'"') {
                 if first_of(w, b'\\').is_none_or(|e| e > k) {
                     // A plain key of fewer than eight bytes.
@@ -595,8 +593,9 @@ impl<'a> Scanner<'a> {
                 // The key's first sixteen bytes as they lie in the record (and what follows
                 // it, masked off by its length).
                 let window = self.b.get(ks + 1..ks + 17);
-                self.shapes
-                    .lead(node, pos, raw.len(), window, || p.follow(node, &key, dotted))
+                self.shapes.lead(node, pos, raw.len(), window, || {
+                    p.follow(node, &key, dotted)
+                })
             };
             pos += 1;
             let target = to.and_then(|t| p.nodes.get(t as usize).map(|n| (t, n)));

@@ -296,7 +296,9 @@ fn changing_record_shapes_give_the_full_parse_values() {
 #[test]
 fn string_values_of_every_length_are_copied_whole() {
     for len in 0..=40 {
-        let v: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        let v: String = (0..len)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
         for doc in [
             format!(r#"{{"x":"{v}"}}"#),
             format!(r#"{{"x":"{v}","y":"{}"}}"#, "z".repeat(20)),
