@@ -12,22 +12,6 @@ pub fn any_byte(bytes: &[u8], pred: impl Fn(u8) -> bool) -> bool {
     found || blocks.remainder().iter().any(|&c| pred(c))
 }
 
-/// Whether two byte strings are equal: short ones (field names, mostly) by two overlapping
-/// word loads each instead of a call to `memcmp`.
-#[inline]
-pub fn same(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    match n {
-        0..=3 => a == b,
-        4..=7 => load4(a, 0) == load4(b, 0) && load4(a, n - 4) == load4(b, n - 4),
-        8..=16 => load8(a, 0) == load8(b, 0) && load8(a, n - 8) == load8(b, n - 8),
-        _ => a == b,
-    }
-}
-
 /// `N` bytes of `s` from `at` (zeros if there are not that many).
 #[inline]
 fn load<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
@@ -164,27 +148,6 @@ mod tests {
                     assert_eq!(any_byte(&s, pred), want, "{len} {i} {c}");
                 }
             }
-        }
-    }
-
-    #[test]
-    fn same_agrees_with_slice_equality_at_every_length_and_position() {
-        for len in 0..40usize {
-            let a: Vec<u8> = (0..len as u8).map(|i| b'a' + i % 26).collect();
-            assert!(same(&a, &a.clone()), "{len}");
-            // One byte differing anywhere, by one bit.
-            for i in 0..len {
-                let mut b = a.clone();
-                b[i] ^= 1;
-                assert!(!same(&a, &b), "{len} {i}");
-            }
-            // A prefix or an extension is not equal.
-            if len > 0 {
-                assert!(!same(&a, &a[..len - 1]), "{len}");
-            }
-            let mut longer = a.clone();
-            longer.push(b'x');
-            assert!(!same(&a, &longer), "{len}");
         }
     }
 
