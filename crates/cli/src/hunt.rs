@@ -57,6 +57,10 @@ pub struct Args {
     /// Default suppression: at most N alerts per rule per minute of event time (0: no cap)
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub max_alerts_per_minute: u64,
+    /// Processes remembered for the ancestry view and model-file links (the oldest are
+    /// forgotten first)
+    #[arg(long, value_name = "N", default_value_t = EngineConfig::default().context_processes)]
+    pub context_processes: usize,
     /// Only read and parse the input (benchmark baseline); no rules run
     #[arg(long, hide = true)]
     pub parse_only: bool,
@@ -160,6 +164,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         max_alerts_per_minute: args.max_alerts_per_minute,
         scanner: Some(crate::model_link::ScanLink::new()),
         project: !args.full_parse,
+        context_processes: args.context_processes,
         // A batch: alerts that depend on new history wait for the periodic commit (at most a
         // second of processing) instead of one sync each; none is printed before its history
         // is durable. A stream may pause at any line, so there each such alert is committed

@@ -303,7 +303,7 @@ fn cmdline(ev: &Event, cl: &FieldPath, args: &FieldPath) -> Option<String> {
 
 impl Default for StreamContext {
     fn default() -> Self {
-        Self::new(100_000, 50_000)
+        Self::new(32_768, 50_000)
     }
 }
 

@@ -38,9 +38,12 @@ pub struct EngineConfig {
     pub commit_interval: Duration,
     /// Cap on pending partial sequences per sequence rule.
     pub max_sequence_partials: usize,
-    /// Processes remembered (per host, by entity id) for ancestry and model-file linking;
-    /// the oldest are forgotten first. A live sensor whose events carry their ancestors needs
-    /// far fewer than a hunt over recorded telemetry.
+    /// Processes remembered (per host, by entity id) for ancestry and model-file linking,
+    /// evicted by the clock rule (oldest first, but a process used since the hand last passed
+    /// is spared once; see `procs.rs`). The default, 32,768, is the classic `pid_max`: more
+    /// than a host's live processes, while a busy parent stays however many short-lived
+    /// processes pass. Each costs ~250 bytes of memory touched for the first time, which is
+    /// what a batch hunt pays for most (bench/hunt/PROFILE.md).
     pub context_processes: usize,
     pub scanner: Option<Arc<dyn ModelScanner>>,
     /// Parse lines into the projection of the fields rules read, and in full only for alerts
@@ -63,7 +66,7 @@ impl Default for EngineConfig {
             commit_every: 10_000,
             commit_interval: Duration::from_secs(1),
             max_sequence_partials: 100_000,
-            context_processes: 100_000,
+            context_processes: 32_768,
             scanner: None,
             project: true,
             hold_alerts_for_commit: None,

@@ -1,11 +1,14 @@
-//! The stream context's process table: processes by (host, entity id), at most `max`, the
-//! oldest inserted forgotten first.
+//! The stream context's process table: processes by (host, entity id), at most `max`, evicted
+//! by the clock (second-chance) rule: the oldest process goes first unless it was used since
+//! the hand last passed it (seen again in a later event, or named as the parent of a new
+//! process), in which case it is kept for another round. A long-lived shell or service that
+//! keeps spawning children stays; the many short-lived processes of a busy host go.
 //!
-//! Kept compact, because a hunt over recorded telemetry fills it (100,000 processes by
+//! Kept compact, because a hunt over recorded telemetry fills it (32,768 processes by
 //! default) and every byte of it is memory the kernel must hand over zeroed: the processes
-//! live in one ring of slots reserved up front (filled in insertion order, never moved, the
-//! oldest slot reused once full), the index holds only slot numbers, and a host name is
-//! shared between the processes of that host. A process's strings are kept in one
+//! live in one ring of slots reserved up front (filled in insertion order, never moved, a
+//! slot reused once its process is evicted), the index holds only slot numbers, and a host
+//! name is shared between the processes of that host. A process's strings are kept in one
 //! allocation ([`Proc`]), built once on the screening thread.
 
 use crate::context::ProcInfo;
@@ -158,14 +161,16 @@ struct Kept {
     host: Arc<str>,
     /// Its entity id is always set: it is the key's entity id.
     info: Proc,
+    /// Used since the clock hand last passed: spared once.
+    used: bool,
 }
 
 pub(crate) struct ProcTable {
     index: HashTable<u32>,
     hasher: RandomState,
-    /// Slots in insertion order from `oldest` (wrapping), once `max` are in use.
+    /// The slots; once `max` are in use, the clock hand `hand` goes round them.
     ring: Vec<Kept>,
-    oldest: usize,
+    hand: usize,
     max: usize,
     /// Recently seen hosts, to share their names.
     hosts: Vec<Arc<str>>,
@@ -186,7 +191,7 @@ impl ProcTable {
             hasher: RandomState::default(),
             // Reserved, not touched: pages are used as slots fill.
             ring: Vec::with_capacity(max.min(1 << 20)),
-            oldest: 0,
+            hand: 0,
             max,
             hosts: Vec::new(),
         }
@@ -202,44 +207,53 @@ impl ProcTable {
     }
 
     pub(crate) fn get(&self, host: &str, id: &str) -> Option<&Proc> {
-        let h = self.hash(host, id);
-        let ring = &self.ring;
-        let slot = self.index.find(h, |&s| {
-            ring.get(s as usize)
-                .is_some_and(|k| eid(k) == id && &*k.host == host)
-        })?;
-        self.ring.get(*slot as usize).map(|k| &k.info)
+        let slot = self.find(self.hash(host, id), host, id)?;
+        self.ring.get(slot).map(|k| &k.info)
     }
 
     /// The process `me` (whose entity id must be set) on `host`: merged into what is known
-    /// of it (known fields win), or inserted, the oldest process forgotten when full.
+    /// of it (known fields win, and it counts as used), or inserted (its parent, if known,
+    /// counts as used), a process evicted by the clock rule when full.
     pub(crate) fn learn(&mut self, host: String, me: Proc) {
         let Some(id) = me.entity_id() else {
             return;
         };
         let h = self.hash(&host, id);
-        let ring = &self.ring;
-        let found = self.index.find(h, |&s| {
-            ring.get(s as usize)
-                .is_some_and(|k| eid(k) == id && *k.host == *host)
-        });
-        if let Some(&slot) = found {
-            if let Some(k) = self.ring.get_mut(slot as usize) {
+        if let Some(slot) = self.find(h, &host, id) {
+            if let Some(k) = self.ring.get_mut(slot) {
                 k.info.merge(&me);
+                k.used = true;
             }
             return;
         }
+        if let Some(parent) = me.get(PARENT_ENTITY_ID) {
+            let ph = self.hash(&host, parent);
+            if let Some(k) = self.find(ph, &host, parent).and_then(|s| self.ring.get_mut(s)) {
+                k.used = true;
+            }
+        }
         let host = self.share(host);
-        let kept = Kept { host, info: me };
+        let kept = Kept {
+            host,
+            info: me,
+            used: false,
+        };
         if self.ring.len() < self.max {
             let slot = self.ring.len() as u32;
             self.ring.push(kept);
             self.insert_index(h, slot);
             return;
         }
-        // Full: the oldest slot is forgotten and reused.
-        let slot = self.oldest;
-        self.oldest = (self.oldest + 1) % self.max;
+        // Full: the hand spares used processes once (clearing the mark) and evicts the first
+        // unused one; at most one round, since it clears every mark it passes.
+        let slot = loop {
+            let slot = self.hand;
+            self.hand = (self.hand + 1) % self.max;
+            match self.ring.get_mut(slot) {
+                Some(k) if k.used => k.used = false,
+                _ => break slot,
+            }
+        };
         if let Some(old) = self.ring.get(slot) {
             let oh = self.hash(&old.host, eid(old));
             if let Ok(e) = self.index.find_entry(oh, |&s| s as usize == slot) {
@@ -250,6 +264,16 @@ impl ProcTable {
             *s = kept;
         }
         self.insert_index(h, slot as u32);
+    }
+
+    fn find(&self, h: u64, host: &str, id: &str) -> Option<usize> {
+        let ring = &self.ring;
+        self.index
+            .find(h, |&s| {
+                ring.get(s as usize)
+                    .is_some_and(|k| eid(k) == id && *k.host == *host)
+            })
+            .map(|&s| s as usize)
     }
 
     fn insert_index(&mut self, h: u64, slot: u32) {
@@ -291,6 +315,7 @@ mod tests {
         into.pid = into.pid.or(from.pid);
         into.name = into.name.take().or(from.name);
         into.user = into.user.take().or(from.user);
+        into.parent_entity_id = into.parent_entity_id.take().or(from.parent_entity_id);
     }
 
     #[test]
@@ -324,12 +349,15 @@ mod tests {
         assert_eq!(known.info(), want);
     }
 
-    /// Against the previous form: a map plus a queue of keys in insertion order.
+    /// Against a plain model of the clock rule: a map, a queue of keys (the hand at its
+    /// front; a spared key goes to the back) and a used mark per key.
     #[test]
-    fn agrees_with_a_map_and_a_queue() {
+    fn agrees_with_a_model_of_the_clock() {
+        let mut spared = 0;
         for max in [1usize, 2, 3, 7, 50] {
             let mut t = ProcTable::new(max);
             let mut map: HashMap<(String, String), ProcInfo> = HashMap::new();
+            let mut used: HashMap<(String, String), bool> = HashMap::new();
             let mut order: VecDeque<(String, String)> = VecDeque::new();
             let mut x: u64 = 12345;
             for i in 0..2000u64 {
@@ -340,17 +368,38 @@ mod tests {
                 let id = format!("p{}", (x >> 40) % 40);
                 let name = (x >> 20).is_multiple_of(2).then(|| format!("n{i}"));
                 let user = (x >> 21).is_multiple_of(3).then(|| format!("u{i}"));
-                let me = info(&id, name.as_deref(), user.as_deref());
+                let mut me = info(&id, name.as_deref(), user.as_deref());
+                me.parent_entity_id = (x >> 24)
+                    .is_multiple_of(2)
+                    .then(|| format!("p{}", (x >> 30) % 40));
                 let key = (host.clone(), id.clone());
                 match map.get_mut(&key) {
-                    Some(k) => merge(k, me.clone()),
+                    Some(k) => {
+                        merge(k, me.clone());
+                        used.insert(key, true);
+                    }
                     None => {
+                        if let Some(p) = &me.parent_entity_id {
+                            let pk = (host.clone(), p.clone());
+                            if map.contains_key(&pk) {
+                                used.insert(pk, true);
+                            }
+                        }
                         if order.len() >= max {
-                            if let Some(old) = order.pop_front() {
-                                map.remove(&old);
+                            while let Some(old) = order.pop_front() {
+                                if used.get(&old) == Some(&true) {
+                                    used.insert(old.clone(), false);
+                                    order.push_back(old);
+                                    spared += 1;
+                                } else {
+                                    map.remove(&old);
+                                    used.remove(&old);
+                                    break;
+                                }
                             }
                         }
                         order.push_back(key.clone());
+                        used.insert(key.clone(), false);
                         map.insert(key, me.clone());
                     }
                 }
@@ -368,5 +417,27 @@ mod tests {
                 }
             }
         }
+        // The clock did spare processes (else this is only the queue test again).
+        assert!(spared > 100, "{spared}");
+    }
+
+    /// A long-lived parent that keeps spawning outlives a stream of short-lived processes many
+    /// times the table's size.
+    #[test]
+    fn a_busy_parent_is_kept() {
+        let mut t = ProcTable::new(16);
+        let mut shell = info("shell", Some("bash"), None);
+        t.learn("h".into(), Proc::from_info(&shell));
+        shell.parent_entity_id = None;
+        for i in 0..1000 {
+            let mut child = info(&format!("c{i}"), Some("ls"), None);
+            if i % 8 == 0 {
+                child.parent_entity_id = Some("shell".into());
+            }
+            t.learn("h".into(), Proc::from_info(&child));
+        }
+        assert_eq!(t.get("h", "shell").map(Proc::info), Some(shell));
+        assert!(t.get("h", "c0").is_none());
+        assert!(t.get("h", "c999").is_some());
     }
 }
