@@ -228,7 +228,10 @@ impl ProcTable {
         }
         if let Some(parent) = me.get(PARENT_ENTITY_ID) {
             let ph = self.hash(&host, parent);
-            if let Some(k) = self.find(ph, &host, parent).and_then(|s| self.ring.get_mut(s)) {
+            if let Some(k) = self
+                .find(ph, &host, parent)
+                .and_then(|s| self.ring.get_mut(s))
+            {
                 k.used = true;
             }
         }

@@ -84,10 +84,79 @@ pub(crate) struct Leaf {
 pub struct Flat {
     slots: Arc<Slots>,
     /// The leaves' values, sorted by (slot, order, seq): each a scalar or an object.
-    values: Box<[Value]>,
+    values: Vec<Value>,
     /// Per slot, where its values start in `values`, then `values.len()` (and one unused
     /// entry, see [`Flat::new`]): a field's values are found by two loads.
-    starts: Box<[u32]>,
+    starts: Vec<u32>,
+}
+
+/// The buffers of this thread's dropped flat events, reused by the next events it projects:
+/// a hunt drops each event (on the thread that projected it) before the next few are
+/// projected, so in the common case projecting allocates nothing. Its string leaves, values
+/// and slot starts take over buffers that were just in use (still in cache), instead of one
+/// allocation per string and their frees after the event.
+#[derive(Default)]
+pub(crate) struct Spare {
+    /// Each of capacity at least [`SPARE_CAPACITY`] (see `project::short_copy`).
+    pub strings: Vec<String>,
+    values: Vec<Vec<Value>>,
+    starts: Vec<Vec<u32>>,
+}
+
+/// Spare strings have at least this capacity: a short string is copied into one as sixteen
+/// bytes at once.
+pub(crate) const SPARE_CAPACITY: usize = 16;
+/// At most this many spare strings (a few events' worth) and vectors are kept per thread.
+const SPARE_STRINGS: usize = 1024;
+const SPARE_VECS: usize = 8;
+
+impl Spare {
+    const fn new() -> Spare {
+        Spare {
+            strings: Vec::new(),
+            values: Vec::new(),
+            starts: Vec::new(),
+        }
+    }
+
+    pub(crate) fn keep_string(&mut self, s: String) {
+        if s.capacity() >= SPARE_CAPACITY && self.strings.len() < SPARE_STRINGS {
+            self.strings.push(s);
+        }
+    }
+
+    fn keep(&mut self, flat: &mut Flat) {
+        for v in flat.values.drain(..) {
+            if let Value::String(s) = v {
+                self.keep_string(s);
+            }
+        }
+        if self.values.len() < SPARE_VECS && flat.values.capacity() > 0 {
+            self.values.push(std::mem::take(&mut flat.values));
+        }
+        if self.starts.len() < SPARE_VECS && flat.starts.capacity() > 0 {
+            flat.starts.clear();
+            self.starts.push(std::mem::take(&mut flat.starts));
+        }
+    }
+}
+
+thread_local! {
+    /// See [`Spare`].
+    pub(crate) static SPARE: std::cell::RefCell<Spare> =
+        const { std::cell::RefCell::new(Spare::new()) };
+}
+
+impl Drop for Flat {
+    fn drop(&mut self) {
+        // A thread being torn down, or a drop while this thread projects (the spare buffers
+        // are then in use): the buffers are simply freed.
+        let _ = SPARE.try_with(|cell| {
+            if let Ok(mut spare) = cell.try_borrow_mut() {
+                spare.keep(self);
+            }
+        });
+    }
 }
 
 thread_local! {
@@ -108,14 +177,16 @@ impl Flat {
     /// The leaves come in document order (`seq` ascending): a counting sort by slot keeps
     /// that order within a slot, and a slot whose leaves were spelled in different orders
     /// (rare: one field spelled both nested and dotted) is then sorted by spelling order.
-    pub(crate) fn new(slots: Arc<Slots>, scratch: &mut Vec<Leaf>) -> Flat {
+    pub(crate) fn new(slots: Arc<Slots>, scratch: &mut Vec<Leaf>, spare: &mut Spare) -> Flat {
         debug_assert!(scratch.windows(2).all(|w| w[0].seq < w[1].seq));
         let n = slots.names.len();
         // starts[s + 2] counts slot s; after the prefix sum starts[s + 1] is where slot s
         // begins, and serves as its cursor while leaves are placed, ending where slot s + 1
         // begins: then starts[s] is where slot s begins for every s ≤ n (the last entry,
         // starts[n + 1], is not used). O(leaves + slots), one pass over the slots.
-        let mut starts = vec![0u32; n + 2];
+        let mut starts = spare.starts.pop().unwrap_or_default();
+        starts.clear();
+        starts.resize(n + 2, 0);
         let mut kept = 0usize;
         for l in scratch.iter() {
             if (l.slot as usize) < n {
@@ -130,7 +201,9 @@ impl Flat {
             sum += *c;
             *c = sum;
         }
-        let mut values = vec![Value::Null; kept];
+        let mut values = spare.values.pop().unwrap_or_default();
+        values.clear();
+        values.resize(kept, Value::Null);
         ORDERS.with(|cell| {
             let (orders, placed_slots) = &mut *cell.borrow_mut();
             orders.clear();
@@ -168,8 +241,8 @@ impl Flat {
         });
         Flat {
             slots,
-            values: values.into_boxed_slice(),
-            starts: starts.into_boxed_slice(),
+            values,
+            starts,
         }
     }
 

@@ -17,7 +17,7 @@
 //! or any syntax error (the full parser then reports it with its line and column).
 
 use crate::bytes::{first_of, quote_or_backslash};
-use crate::flat::{Flat, Leaf, Slots};
+use crate::flat::{Flat, Leaf, Slots, SPARE, SPARE_CAPACITY};
 use crate::Event;
 use serde_json::{Number, Value};
 use std::borrow::Cow;
@@ -216,6 +216,7 @@ impl Projection {
         simdutf8::basic::from_utf8(bytes).ok()?;
         SCRATCH.with(|cell| {
             let (leaves, stamps, shapes) = &mut *cell.borrow_mut();
+            let spare = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
             leaves.clear();
             shapes.serve(self.id, self.nodes.len());
             let mut sc = Scanner {
@@ -226,16 +227,25 @@ impl Projection {
                 leaves: std::mem::take(leaves),
                 stamps: std::mem::replace(stamps, Stamps::new()),
                 shapes: std::mem::replace(shapes, Shapes::new()),
+                spare,
             };
             sc.ws();
             let done = sc.peek() == Some(b'{') && sc.object(self, 0, true).is_some() && {
                 sc.ws();
                 sc.i == bytes.len()
             };
-            let ev = done.then(|| Event::flat(Flat::new(self.slots.clone(), &mut sc.leaves)));
+            let ev = done
+                .then(|| Event::flat(Flat::new(self.slots.clone(), &mut sc.leaves, &mut sc.spare)));
+            // Leaves of a record handed over to the full parser give their strings back.
+            for l in sc.leaves.drain(..) {
+                if let Value::String(s) = l.value {
+                    sc.spare.keep_string(s);
+                }
+            }
             *leaves = sc.leaves;
             *stamps = sc.stamps;
             *shapes = sc.shapes;
+            SPARE.with(|s| *s.borrow_mut() = sc.spare);
             ev
         })
     }
@@ -256,6 +266,7 @@ pub fn is_plain_object(bytes: &[u8]) -> bool {
         leaves: Vec::new(),
         stamps: Stamps::new(),
         shapes: Shapes::new(),
+        spare: Default::default(),
     };
     sc.ws();
     if sc.peek() != Some(b'{') || sc.skip().is_none() {
@@ -303,6 +314,8 @@ struct Scanner<'a> {
     stamps: Stamps,
     /// Where the keys of earlier records led (see `shapes`).
     shapes: Shapes,
+    /// Buffers of dropped events, for this one's strings (see [`crate::flat::Spare`]).
+    spare: crate::flat::Spare,
 }
 
 impl<'a> Scanner<'a> {
@@ -413,7 +426,7 @@ impl<'a> Scanner<'a> {
         let start = self.i;
         let (raw, escaped) = self.string_raw()?;
         if !escaped {
-            return Some(short_copy(self.b, start + 1, raw));
+            return Some(short_copy(self.b, start + 1, raw, &mut self.spare.strings));
         }
         serde_json::from_slice(&self.b[start..self.i]).ok()
     }
@@ -676,26 +689,40 @@ impl<'a> Scanner<'a> {
 }
 
 /// An owned copy of `raw`, the content of a string without escapes found at `at` in the
-/// record `b`. A short one (most leaf values: names, actions, ids) is copied as sixteen
-/// bytes at once from the record into a sixteen-byte allocation (mimalloc's smallest class
-/// anyway), instead of a `memcpy` call that branches on the length.
+/// record `b`, in a spare string of an earlier event if there is one (see
+/// [`crate::flat::Spare`]). A short one (most leaf values: names, actions, ids) is copied as
+/// sixteen bytes at once from the record, instead of a `memcpy` call that branches on the
+/// length: into a spare string (whose capacity is at least sixteen) or a new sixteen-byte
+/// allocation (mimalloc's smallest class anyway).
 #[inline]
-fn short_copy(b: &[u8], at: usize, raw: &[u8]) -> String {
+fn short_copy(b: &[u8], at: usize, raw: &[u8], spare: &mut Vec<String>) -> String {
+    const _: () = assert!(SPARE_CAPACITY == 16);
     let len = raw.len();
     debug_assert_eq!(b.get(at..at + len), Some(raw));
     match b.get(at..at + 16) {
         Some(block) if len <= 16 => {
-            let mut v: Vec<u8> = Vec::with_capacity(16);
-            // SAFETY: `v` has room for 16 bytes and `block` holds 16; `raw` is `block`'s
-            // first `len` bytes (it starts at `at` in `b`), so the first `len` bytes of `v`
-            // are initialised, and they are UTF-8 (see `checked_text`).
+            let mut v: Vec<u8> = match spare.pop() {
+                Some(s) if s.capacity() >= SPARE_CAPACITY => s.into_bytes(),
+                _ => Vec::with_capacity(16),
+            };
+            // SAFETY: `v` has room for 16 bytes (checked above, or just allocated) and
+            // `block` holds 16; `raw` is `block`'s first `len` bytes (it starts at `at` in
+            // `b`), so the first `len` bytes of `v` are initialised, and they are UTF-8 (see
+            // `checked_text`).
             unsafe {
                 std::ptr::copy_nonoverlapping(block.as_ptr(), v.as_mut_ptr(), 16);
                 v.set_len(len);
                 String::from_utf8_unchecked(v)
             }
         }
-        _ => checked_text(raw).to_owned(),
+        _ => match spare.pop() {
+            Some(mut s) => {
+                s.clear();
+                s.push_str(checked_text(raw));
+                s
+            }
+            None => checked_text(raw).to_owned(),
+        },
     }
 }
 

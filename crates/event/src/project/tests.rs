@@ -308,3 +308,73 @@ fn string_values_of_every_length_are_copied_whole() {
         }
     }
 }
+
+/// Events projected after others were dropped take over their buffers (see
+/// `crate::flat::Spare`): whatever mix of kept and dropped events, of short, long and
+/// escaped strings, every event holds exactly its own record's values, also after later
+/// events reused the buffers of earlier ones.
+#[test]
+fn reused_buffers_never_leak_between_events() {
+    let p = Projection::new(["x", "y", "z.w"]);
+    let fields = [
+        FieldPath::new("x"),
+        FieldPath::new("y"),
+        FieldPath::new("z.w"),
+    ];
+    let mut kept: Vec<(Event, Event)> = Vec::new();
+    let mut x: u64 = 7;
+    let mut next = |n: u64| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 33) % n
+    };
+    let mut reused = 0;
+    for i in 0..3000 {
+        let text = |len: u64, c: u64| -> String {
+            (0..len)
+                .map(|k| char::from(b'a' + ((k + c) % 26) as u8))
+                .collect()
+        };
+        let (a, b) = (next(40), next(40));
+        let doc = match next(4) {
+            0 => format!(r#"{{"x":"{}","y":["{}","{i}"]}}"#, text(a, 1), text(b, 2)),
+            1 => format!(r#"{{"z":{{"w":"{}\n"}},"x":{i}}}"#, text(a, 3)),
+            2 => format!(r#"{{"y":"{}","x":"é{}"}}"#, text(a, 4), text(b, 5)),
+            _ => format!(r#"{{"x":["{}","{}"],"z.w":true}}"#, text(a, 6), text(b, 7)),
+        };
+        let before = crate::flat::SPARE.with(|s| s.borrow().strings.len());
+        let proj = p.project(doc.as_bytes()).unwrap();
+        let after = crate::flat::SPARE.with(|s| s.borrow().strings.len());
+        reused += before.saturating_sub(after);
+        let full = Event::new(serde_json::from_str(&doc).unwrap());
+        for f in &fields {
+            assert_eq!(proj.values(f), full.values(f), "{doc}");
+        }
+        match next(3) {
+            0 => kept.push((proj, full)),
+            1 if !kept.is_empty() => {
+                let k = next(kept.len() as u64) as usize;
+                kept.swap_remove(k);
+            }
+            _ => {}
+        }
+    }
+    for (proj, full) in &kept {
+        for f in &fields {
+            assert_eq!(proj.values(f), full.values(f));
+        }
+    }
+    assert!(reused > 1000, "{reused} strings reused");
+    // Short and long strings alike take spare ones: none is allocated while spares last.
+    for doc in [
+        r#"{"x":["ab","cd"],"y":"ef"}"#,
+        r#"{"x":"a long string of many more than sixteen bytes","y":"ef"}"#,
+    ] {
+        drop(p.project(doc.as_bytes()));
+        let before = crate::flat::SPARE.with(|s| s.borrow().strings.len());
+        let ev = p.project(doc.as_bytes()).unwrap();
+        let after = crate::flat::SPARE.with(|s| s.borrow().strings.len());
+        assert_eq!(before - after, ev.values(&fields[0]).len() + 1, "{doc}");
+    }
+}
