@@ -10,6 +10,7 @@
 mod ctx;
 mod load;
 pub mod model;
+mod plain;
 pub mod position;
 mod report;
 mod sections;

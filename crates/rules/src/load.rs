@@ -88,15 +88,11 @@ const KNOWN_TOP: &[&str] = &["metadata", "rule", "transform"];
 /// with the reason, and every problem found, each at its line and column in the file.
 pub fn load_text(source: &str, text: &str) -> LoadReport {
     let mut report = LoadReport::default();
-    // One parse: the document keeps the spans of keys and values (for problems' positions)
-    // and is then deserialized into plain tables, as `toml::from_str` would.
+    // One parse: the document keeps the spans of keys and values (for problems' positions),
+    // and its plain tables (what `toml::from_str` gives) are read from it by reference.
     let parsed = toml_edit::ImDocument::parse(text)
         .map_err(toml_edit::de::Error::from)
-        .and_then(|doc| {
-            let spans = Spans::from_doc(doc.clone());
-            <Table as serde::Deserialize>::deserialize(toml_edit::de::Deserializer::from(doc))
-                .map(|t| (t, spans))
-        });
+        .map(|doc| (crate::plain::table(doc.as_table()), Spans::from_doc(doc)));
     let (root, spans) = match parsed {
         Ok(t) => t,
         Err(e) => {
@@ -160,9 +156,10 @@ fn parse(cx: &mut Ctx, mut root: Table) -> Outcome {
         }
     }
     let mut metadata = BTreeMap::new();
-    match root.get("metadata") {
+    // Moved out of the document, which is not needed afterwards (no copy).
+    match root.remove("metadata") {
         None => {}
-        Some(Value::Table(t)) => metadata.extend(t.iter().map(|(k, v)| (k.clone(), v.clone()))),
+        Some(Value::Table(t)) => metadata.extend(t),
         Some(other) => cx.error_value(
             &["metadata"],
             format!(
@@ -420,11 +417,6 @@ fn parse(cx: &mut Ctx, mut root: Table) -> Outcome {
         threshold,
         version,
         metadata,
-        // Moved out of the document, which is not needed any more (no copy).
-        raw: match root.remove("rule") {
-            Some(Value::Table(t)) => t,
-            _ => Table::new(),
-        },
     };
     Outcome::Run(Box::new(LoadedRule {
         rule: Arc::new(rule),

@@ -165,8 +165,6 @@ pub struct Rule {
     pub version: Option<u64>,
     /// Every `[metadata]` key, as written.
     pub metadata: BTreeMap<String, toml::Value>,
-    /// The whole `[rule]` table, as written (for alert parameters and anything not typed above).
-    pub raw: toml::Table,
 }
 
 impl Rule {
