@@ -259,9 +259,11 @@ pub struct Prefilter {
     /// masks over the seen-set: a few bit tests settle most requirements that fail, before
     /// their formula is walked. Empty: no anchor.
     anchors: Vec<Vec<(usize, u64)>>,
-    /// Per literal, the requirements anchored on it; and the requirements with no anchor,
-    /// as a bit set over requirement indices.
-    anchored_on: Vec<Vec<u32>>,
+    /// Per literal `l`, the requirements anchored on it: `anchored_reqs[anchored_on[l]..
+    /// anchored_on[l + 1]]` (one array: no pointer to follow per literal); and the
+    /// requirements with no anchor, as a bit set over requirement indices.
+    anchored_on: Vec<u32>,
+    anchored_reqs: Vec<u32>,
     unanchored: Vec<u64>,
     /// Per literal: whether its presence alone satisfies some requirement.
     /// Literals that alone satisfy some requirement, as a seen-set.
@@ -395,6 +397,7 @@ impl Prefilter {
                 })
                 .collect(),
             anchored_on: Vec::new(),
+            anchored_reqs: Vec::new(),
             unanchored: Vec::new(),
             program: Program::default(),
             reqs: compiled.into_iter().map(Compiled::packed).collect(),
@@ -410,7 +413,8 @@ impl Prefilter {
     /// Lays out `program` from `reqs`; fills `anchored_on` and `unanchored` from `anchors`.
     fn index_anchors(mut self) -> Prefilter {
         self.program = Program::new(&self.reqs);
-        self.anchored_on = vec![Vec::new(); self.n_lits];
+        let mut lists = vec![Vec::new(); self.n_lits];
+        self.anchored_reqs.clear();
         self.unanchored = vec![0u64; self.reqs.len().div_ceil(64)];
         for (r, ms) in self.anchors.iter().enumerate() {
             if ms.is_empty() {
@@ -420,12 +424,18 @@ impl Prefilter {
             for &(w, m) in ms {
                 for b in 0..64 {
                     if m & (1u64 << b) != 0 {
-                        if let Some(list) = self.anchored_on.get_mut(w * 64 + b) {
+                        if let Some(list) = lists.get_mut(w * 64 + b) {
                             list.push(r as u32);
                         }
                     }
                 }
             }
+        }
+        self.anchored_on = Vec::with_capacity(lists.len() + 1);
+        self.anchored_on.push(0);
+        for list in &lists {
+            self.anchored_reqs.extend_from_slice(list);
+            self.anchored_on.push(self.anchored_reqs.len() as u32);
         }
         self
     }
@@ -451,7 +461,11 @@ impl Prefilter {
             while bits != 0 {
                 let lit = w * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                for &r in self.anchored_on.get(lit).map(Vec::as_slice).unwrap_or(&[]) {
+                let reqs = match (self.anchored_on.get(lit), self.anchored_on.get(lit + 1)) {
+                    (Some(&a), Some(&b)) => self.anchored_reqs.get(a as usize..b as usize),
+                    _ => None,
+                };
+                for &r in reqs.unwrap_or(&[]) {
                     if let Some(x) = out.get_mut(r as usize / 64) {
                         *x |= 1u64 << (r % 64);
                     }
