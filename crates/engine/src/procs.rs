@@ -46,10 +46,18 @@ pub struct ProcBuilder {
     next: usize,
 }
 
+thread_local! {
+    /// The text buffer of this thread's last [`ProcBuilder`], reused by the next: building a
+    /// process then costs one allocation of the exact size ([`ProcBuilder::finish`]).
+    static TEXT: std::cell::Cell<String> = const { std::cell::Cell::new(String::new()) };
+}
+
 impl ProcBuilder {
     pub fn new() -> ProcBuilder {
+        let mut text = TEXT.with(std::cell::Cell::take);
+        text.clear();
         ProcBuilder {
-            text: String::with_capacity(128),
+            text,
             ends: [0; FIELDS],
             present: 0,
             next: 0,
@@ -80,8 +88,10 @@ impl ProcBuilder {
         for e in self.ends.iter_mut().skip(self.next) {
             *e = end;
         }
+        let text = Box::from(self.text.as_str());
+        TEXT.with(|t| t.set(self.text));
         Proc {
-            text: self.text.into_boxed_str(),
+            text,
             ends: self.ends,
             present: self.present,
             pid,
