@@ -67,40 +67,37 @@ impl Slots {
     }
 }
 
-/// One leaf value of a wanted field.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Leaf {
+/// What the scanner notes of each leaf value of a wanted field, in document order (the values
+/// themselves go straight into the event's value vector, see [`Flat::new`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Tag {
     pub slot: u32,
     /// How the document spelled the path (see the module documentation); smaller first.
     pub order: u64,
-    /// Position in the document, among the record's leaves.
-    pub seq: u32,
-    /// A scalar or an object (never null, never an array).
-    pub value: Value,
 }
 
 /// A projected event: see the module documentation.
 #[derive(Debug, Clone)]
 pub struct Flat {
     slots: Arc<Slots>,
-    /// The leaves' values, sorted by (slot, order, seq): each a scalar or an object.
+    /// The leaves' values, each a scalar or an object: in document order, where each
+    /// field's values are one run (see [`Flat::new`]).
     values: Vec<Value>,
-    /// Per slot, where its values start in `values`, then `values.len()` (and one unused
-    /// entry, see [`Flat::new`]): a field's values are found by two loads.
-    starts: Vec<u32>,
+    /// Per slot, the run of its values in `values` (start, end; `[0, 0]` for none).
+    ranges: Vec<[u32; 2]>,
 }
 
 /// The buffers of this thread's dropped flat events, reused by the next events it projects:
 /// a hunt drops each event (on the thread that projected it) before the next few are
 /// projected, so in the common case projecting allocates nothing. Its string leaves, values
-/// and slot starts take over buffers that were just in use (still in cache), instead of one
+/// and slot runs take over buffers that were just in use (still in cache), instead of one
 /// allocation per string and their frees after the event.
 #[derive(Default)]
 pub(crate) struct Spare {
     /// Each of capacity at least [`SPARE_CAPACITY`] (see `project::short_copy`).
     pub strings: Vec<String>,
-    values: Vec<Vec<Value>>,
-    starts: Vec<Vec<u32>>,
+    pub values: Vec<Vec<Value>>,
+    ranges: Vec<Vec<[u32; 2]>>,
 }
 
 /// Spare strings have at least this capacity: a short string is copied into one as sixteen
@@ -115,7 +112,7 @@ impl Spare {
         Spare {
             strings: Vec::new(),
             values: Vec::new(),
-            starts: Vec::new(),
+            ranges: Vec::new(),
         }
     }
 
@@ -126,17 +123,22 @@ impl Spare {
     }
 
     fn keep(&mut self, flat: &mut Flat) {
-        for v in flat.values.drain(..) {
+        self.keep_values(std::mem::take(&mut flat.values));
+        if self.ranges.len() < SPARE_VECS && flat.ranges.capacity() > 0 {
+            flat.ranges.clear();
+            self.ranges.push(std::mem::take(&mut flat.ranges));
+        }
+    }
+
+    /// Takes back a value vector (its strings too).
+    pub(crate) fn keep_values(&mut self, mut values: Vec<Value>) {
+        for v in values.drain(..) {
             if let Value::String(s) = v {
                 self.keep_string(s);
             }
         }
-        if self.values.len() < SPARE_VECS && flat.values.capacity() > 0 {
-            self.values.push(std::mem::take(&mut flat.values));
-        }
-        if self.starts.len() < SPARE_VECS && flat.starts.capacity() > 0 {
-            flat.starts.clear();
-            self.starts.push(std::mem::take(&mut flat.starts));
+        if self.values.len() < SPARE_VECS && values.capacity() > 0 {
+            self.values.push(values);
         }
     }
 }
@@ -160,8 +162,8 @@ impl Drop for Flat {
 }
 
 thread_local! {
-    /// Per-thread buffers of [`Flat::new`]: the spelling order and the slot of each placed
-    /// value.
+    /// Per-thread buffers of [`Flat::new`]'s rare path: the spelling order and the slot of
+    /// each placed value.
     static ORDERS: std::cell::RefCell<(Vec<u64>, Vec<u32>)> =
         const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
@@ -173,101 +175,58 @@ impl PartialEq for Flat {
 }
 
 impl Flat {
-    /// Takes the leaves out of `scratch` (left empty, its capacity kept for the next record).
-    /// The leaves come in document order (`seq` ascending): a counting sort by slot keeps
-    /// that order within a slot, and a slot whose leaves were spelled in different orders
-    /// (rare: one field spelled both nested and dotted) is then sorted by spelling order.
-    pub(crate) fn new(slots: Arc<Slots>, scratch: &mut Vec<Leaf>, spare: &mut Spare) -> Flat {
-        debug_assert!(scratch.windows(2).all(|w| w[0].seq < w[1].seq));
+    /// The event of `values` (the leaves, in document order) and their `tags`. In nearly
+    /// every record each field is spelled one way and its values (one, or an array's) lie
+    /// together: they are left where they are, and each slot notes its run. Otherwise (one
+    /// field spelled both nested and dotted, say) the values are regrouped by slot, keeping
+    /// document order within a slot, and a slot whose values were spelled in different
+    /// orders is then sorted by spelling order.
+    pub(crate) fn new(
+        slots: Arc<Slots>,
+        values: Vec<Value>,
+        tags: &[Tag],
+        spare: &mut Spare,
+    ) -> Flat {
+        debug_assert_eq!(values.len(), tags.len());
         let n = slots.names.len();
-        // starts[s + 2] counts slot s; after the prefix sum starts[s + 1] is where slot s
-        // begins, and serves as its cursor while leaves are placed, ending where slot s + 1
-        // begins: then starts[s] is where slot s begins for every s ≤ n (the last entry,
-        // starts[n + 1], is not used). O(leaves + slots), one pass over the slots.
-        let mut starts = spare.starts.pop().unwrap_or_default();
-        starts.clear();
-        starts.resize(n + 2, 0);
-        let mut kept = 0usize;
-        for l in scratch.iter() {
-            if (l.slot as usize) < n {
-                if let Some(c) = starts.get_mut(l.slot as usize + 2) {
-                    *c += 1;
-                    kept += 1;
-                }
-            }
+        let mut ranges = spare.ranges.pop().unwrap_or_default();
+        ranges.clear();
+        ranges.resize(n, [0, 0]);
+        if runs(&mut ranges, tags) {
+            return Flat {
+                slots,
+                values,
+                ranges,
+            };
         }
-        let mut sum = 0u32;
-        for c in starts.iter_mut() {
-            sum += *c;
-            *c = sum;
-        }
-        let mut values = spare.values.pop().unwrap_or_default();
-        values.clear();
-        values.resize(kept, Value::Null);
-        ORDERS.with(|cell| {
-            let (orders, placed_slots) = &mut *cell.borrow_mut();
-            orders.clear();
-            orders.resize(kept, 0);
-            placed_slots.clear();
-            placed_slots.resize(kept, u32::MAX);
-            for l in scratch.drain(..) {
-                let s = l.slot as usize;
-                if s >= n {
-                    continue;
-                }
-                let Some(d) = starts.get_mut(s + 1).map(|c| {
-                    *c += 1;
-                    *c as usize - 1
-                }) else {
-                    continue;
-                };
-                if let (Some(v), Some(o), Some(ps)) = (
-                    values.get_mut(d),
-                    orders.get_mut(d),
-                    placed_slots.get_mut(d),
-                ) {
-                    *v = l.value;
-                    *o = l.order;
-                    *ps = l.slot;
-                }
-            }
-            // A slot spelled in more than one order (rare) is sorted by spelling order.
-            let mixed = (1..kept).any(|i| {
-                placed_slots.get(i) == placed_slots.get(i - 1) && orders.get(i) < orders.get(i - 1)
-            });
-            if mixed {
-                sort_by_order(&starts[..=n], &mut values, orders);
-            }
-        });
+        let values = regroup(n, values, tags, &mut ranges);
         Flat {
             slots,
             values,
-            starts,
+            ranges,
         }
     }
 
     /// Every value of `path`, in order: never null, never an array (flattened when stored).
     #[inline]
     pub fn values_of(&self, path: &FieldPath) -> &[Value] {
-        let Some(slot) = self.slots.slot(path) else {
-            return &[];
-        };
-        let slot = slot as usize;
-        match (self.starts.get(slot), self.starts.get(slot + 1)) {
-            (Some(&a), Some(&b)) => self.values.get(a as usize..b as usize).unwrap_or(&[]),
-            _ => &[],
+        match self.slots.slot(path) {
+            Some(slot) => self.slot_values(slot as usize),
+            None => &[],
+        }
+    }
+
+    #[inline]
+    fn slot_values(&self, slot: usize) -> &[Value] {
+        match self.ranges.get(slot) {
+            Some(&[a, b]) => self.values.get(a as usize..b as usize).unwrap_or(&[]),
+            None => &[],
         }
     }
 
     /// Each slot with its values, in slot order.
     fn by_slot(&self) -> impl Iterator<Item = (usize, &[Value])> {
-        let n = self.slots.names.len();
-        self.starts.windows(2).take(n).enumerate().map(|(s, w)| {
-            (
-                s,
-                self.values.get(w[0] as usize..w[1] as usize).unwrap_or(&[]),
-            )
-        })
+        (0..self.ranges.len()).map(|s| (s, self.slot_values(s)))
     }
 
     pub(crate) fn collect<'a>(&'a self, path: &FieldPath, out: &mut Values<'a>) {
@@ -296,12 +255,7 @@ impl Flat {
     #[inline]
     pub fn each_text(&self, mut f: impl FnMut(&[u8])) {
         for &slot in &self.slots.text_slots {
-            let slot = slot as usize;
-            let vs = match (self.starts.get(slot), self.starts.get(slot + 1)) {
-                (Some(&a), Some(&b)) => self.values.get(a as usize..b as usize).unwrap_or(&[]),
-                _ => &[],
-            };
-            for v in vs {
+            for v in self.slot_values(slot as usize) {
                 let t: &str = match v {
                     Value::String(s) => s,
                     Value::Bool(true) => "true",
@@ -351,11 +305,90 @@ impl Flat {
     }
 }
 
+/// Notes in `ranges` (all `[0, 0]`) the run of each slot's values, if every slot's values
+/// lie together in spelling order; else `false`.
+fn runs(ranges: &mut [[u32; 2]], tags: &[Tag]) -> bool {
+    let mut prev_order = 0u64;
+    for (i, t) in tags.iter().enumerate() {
+        let i = i as u32;
+        let Some(r) = ranges.get_mut(t.slot as usize) else {
+            return false;
+        };
+        if r[1] == 0 {
+            *r = [i, i + 1];
+        } else if r[1] == i && prev_order <= t.order {
+            r[1] = i + 1;
+        } else {
+            return false;
+        }
+        prev_order = t.order;
+    }
+    true
+}
+
+/// The values grouped by slot (a counting sort: O(values + slots), document order kept
+/// within a slot), then sorted by spelling order where a slot mixes spellings; `ranges`
+/// (of length `n`) set to the slots' runs. Values of no slot (none in practice) are dropped.
+fn regroup(n: usize, values: Vec<Value>, tags: &[Tag], ranges: &mut [[u32; 2]]) -> Vec<Value> {
+    // starts[s + 1] counts slot s, then (prefix sums) is where slot s + 1 begins, and serves
+    // as slot s's cursor while values are placed.
+    let mut starts = vec![0u32; n + 1];
+    for t in tags {
+        if let Some(c) = starts.get_mut(t.slot as usize + 1) {
+            *c += 1;
+        }
+    }
+    let mut sum = 0u32;
+    for c in starts.iter_mut() {
+        sum += *c;
+        *c = sum;
+    }
+    let kept = sum as usize;
+    for (s, r) in ranges.iter_mut().enumerate() {
+        *r = [
+            starts.get(s).copied().unwrap_or(0),
+            starts.get(s + 1).copied().unwrap_or(0),
+        ];
+    }
+    let mut placed = vec![Value::Null; kept];
+    ORDERS.with(|cell| {
+        let (orders, placed_slots) = &mut *cell.borrow_mut();
+        orders.clear();
+        orders.resize(kept, 0);
+        placed_slots.clear();
+        placed_slots.resize(kept, u32::MAX);
+        for (v, t) in values.into_iter().zip(tags) {
+            let Some(d) = starts.get_mut(t.slot as usize).map(|c| {
+                *c += 1;
+                *c as usize - 1
+            }) else {
+                continue;
+            };
+            if let (Some(p), Some(o), Some(ps)) = (
+                placed.get_mut(d),
+                orders.get_mut(d),
+                placed_slots.get_mut(d),
+            ) {
+                *p = v;
+                *o = t.order;
+                *ps = t.slot;
+            }
+        }
+        let mixed = (1..kept).any(|i| {
+            placed_slots.get(i) == placed_slots.get(i - 1) && orders.get(i) < orders.get(i - 1)
+        });
+        if mixed {
+            sort_by_order(ranges, &mut placed, orders);
+        }
+    });
+    placed
+}
+
 /// Sorts the values of each slot whose values are not in spelling order by it (stable:
 /// document order among equals).
-fn sort_by_order(starts: &[u32], values: &mut [Value], orders: &[u64]) {
-    for w in starts.windows(2) {
-        let (a, b) = (w[0] as usize, w[1] as usize);
+fn sort_by_order(ranges: &[[u32; 2]], values: &mut [Value], orders: &[u64]) {
+    for &[a, b] in ranges {
+        let (a, b) = (a as usize, b as usize);
         if b.saturating_sub(a) < 2 {
             continue;
         }

@@ -17,7 +17,7 @@
 //! or any syntax error (the full parser then reports it with its line and column).
 
 use crate::bytes::{first_of, quote_or_backslash};
-use crate::flat::{Flat, Leaf, Slots, SPARE, SPARE_CAPACITY};
+use crate::flat::{Flat, Slots, Tag, SPARE, SPARE_CAPACITY};
 use crate::Event;
 use serde_json::{Number, Value};
 use std::borrow::Cow;
@@ -30,9 +30,9 @@ use shapes::Shapes;
 
 thread_local! {
     /// Per-thread buffers of [`Projection::project`], kept between records so that
-    /// projecting allocates only the event itself: the leaves met, and the duplicate-key
-    /// stamps (see [`Stamps`]).
-    static SCRATCH: std::cell::RefCell<(Vec<Leaf>, Stamps, Shapes)> =
+    /// projecting allocates only the event itself: the tags of the leaves met, and the
+    /// duplicate-key stamps (see [`Stamps`]).
+    static SCRATCH: std::cell::RefCell<(Vec<Tag>, Stamps, Shapes)> =
         const { std::cell::RefCell::new((Vec::new(), Stamps::new(), Shapes::new())) };
 }
 
@@ -215,16 +215,19 @@ impl Projection {
         }
         simdutf8::basic::from_utf8(bytes).ok()?;
         SCRATCH.with(|cell| {
-            let (leaves, stamps, shapes) = &mut *cell.borrow_mut();
-            let spare = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
-            leaves.clear();
+            let (tags, stamps, shapes) = &mut *cell.borrow_mut();
+            let mut spare = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
+            let mut values = spare.values.pop().unwrap_or_default();
+            values.clear();
+            tags.clear();
             shapes.serve(self.id, self.nodes.len());
             let mut sc = Scanner {
                 b: bytes,
                 i: 0,
                 depth: 0,
                 segs: Segs::default(),
-                leaves: std::mem::take(leaves),
+                values,
+                tags: std::mem::take(tags),
                 stamps: std::mem::replace(stamps, Stamps::new()),
                 shapes: std::mem::replace(shapes, Shapes::new()),
                 spare,
@@ -234,15 +237,20 @@ impl Projection {
                 sc.ws();
                 sc.i == bytes.len()
             };
-            let ev = done
-                .then(|| Event::flat(Flat::new(self.slots.clone(), &mut sc.leaves, &mut sc.spare)));
-            // Leaves of a record handed over to the full parser give their strings back.
-            for l in sc.leaves.drain(..) {
-                if let Value::String(s) = l.value {
-                    sc.spare.keep_string(s);
-                }
-            }
-            *leaves = sc.leaves;
+            let values = std::mem::take(&mut sc.values);
+            let ev = if done {
+                Some(Event::flat(Flat::new(
+                    self.slots.clone(),
+                    values,
+                    &sc.tags,
+                    &mut sc.spare,
+                )))
+            } else {
+                // A record handed over to the full parser gives its buffers back.
+                sc.spare.keep_values(values);
+                None
+            };
+            *tags = sc.tags;
             *stamps = sc.stamps;
             *shapes = sc.shapes;
             SPARE.with(|s| *s.borrow_mut() = sc.spare);
@@ -263,7 +271,8 @@ pub fn is_plain_object(bytes: &[u8]) -> bool {
         i: 0,
         depth: 0,
         segs: Segs::default(),
-        leaves: Vec::new(),
+        values: Vec::new(),
+        tags: Vec::new(),
         stamps: Stamps::new(),
         shapes: Shapes::new(),
         spare: Default::default(),
@@ -309,8 +318,9 @@ struct Scanner<'a> {
     depth: usize,
     /// How many segments each key on the way to `path` spelled.
     segs: Segs,
-    /// The wanted fields' leaf values met so far.
-    leaves: Vec<Leaf>,
+    /// The wanted fields' leaf values met so far, and what is known of each.
+    values: Vec<Value>,
+    tags: Vec<Tag>,
     stamps: Stamps,
     /// Where the keys of earlier records led (see `shapes`).
     shapes: Shapes,
@@ -560,13 +570,8 @@ impl<'a> Scanner<'a> {
                 Value::Number(number(raw)?)
             }
         };
-        let seq = self.leaves.len() as u32;
-        self.leaves.push(Leaf {
-            slot,
-            order,
-            seq,
-            value,
-        });
+        self.values.push(value);
+        self.tags.push(Tag { slot, order });
         Some(())
     }
 
