@@ -126,6 +126,10 @@ pub fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
 pub fn fold(s: &str) -> Cow<'_, str> {
     // Most values are already folded: one vectorised look for capitals and non-ASCII.
     if spawnguard_event::bytes::any_byte(s.as_bytes(), |c| c.is_ascii_uppercase() || c >= 0x80) {
+        if s.is_ascii() {
+            // ASCII (most capitalised values: `CRON`, host names): lowered bytewise.
+            return Cow::Owned(s.to_ascii_lowercase());
+        }
         let mut out = String::with_capacity(s.len());
         for c in s.chars() {
             fold_char(c, &mut out);
@@ -160,5 +164,11 @@ mod tests {
             format!("{}q", "x".repeat(40))
         );
         assert!(matches!(fold("already folded"), Cow::Borrowed(_)));
+        // The ASCII path agrees with folding character by character, for every ASCII byte.
+        let all: String = (0u8..128).map(char::from).collect();
+        let mut by_char = String::new();
+        all.chars().for_each(|c| fold_char(c, &mut by_char));
+        assert_eq!(fold(&all), by_char);
+        assert_eq!(fold("/usr/sbin/CRON -f"), "/usr/sbin/cron -f");
     }
 }
