@@ -1,5 +1,5 @@
-//! A projected event stored flat: the leaf values of the wanted fields, each tagged with its
-//! field's slot, in one vector, with no objects, keys or maps (see [`crate::Projection`]).
+//! A projected event stored flat: the leaf values of the wanted fields in one vector, each
+//! field's values one run of it, with no objects, keys or maps (see [`crate::Projection`]).
 //!
 //! [`crate::Event::values`] on a flat event gives exactly what it gives on the fully parsed
 //! document for every wanted field, in the same order: arrays are flattened and nulls dropped
@@ -103,8 +103,10 @@ pub(crate) struct Spare {
 /// Spare strings have at least this capacity: a short string is copied into one as sixteen
 /// bytes at once.
 pub(crate) const SPARE_CAPACITY: usize = 16;
-/// At most this many spare strings (a few events' worth) and vectors are kept per thread.
+/// At most this many spare strings (a few events' worth) and vectors are kept per thread,
+/// and no string larger than this (a huge value is not held on to): at most 1 MB.
 const SPARE_STRINGS: usize = 1024;
+const SPARE_MAX_CAPACITY: usize = 1024;
 const SPARE_VECS: usize = 8;
 
 impl Spare {
@@ -117,7 +119,9 @@ impl Spare {
     }
 
     pub(crate) fn keep_string(&mut self, s: String) {
-        if s.capacity() >= SPARE_CAPACITY && self.strings.len() < SPARE_STRINGS {
+        if (SPARE_CAPACITY..=SPARE_MAX_CAPACITY).contains(&s.capacity())
+            && self.strings.len() < SPARE_STRINGS
+        {
             self.strings.push(s);
         }
     }

@@ -377,4 +377,11 @@ fn reused_buffers_never_leak_between_events() {
         let after = crate::flat::SPARE.with(|s| s.borrow().strings.len());
         assert_eq!(before - after, ev.values(&fields[0]).len() + 1, "{doc}");
     }
+    // A huge value is not held on to once its event is gone.
+    drop(p.project(format!(r#"{{"x":"{}"}}"#, "h".repeat(5000)).as_bytes()));
+    let largest = crate::flat::SPARE.with(|s| {
+        let s = s.borrow();
+        s.strings.iter().map(String::capacity).max().unwrap_or(0)
+    });
+    assert!(largest <= 1024, "{largest}");
 }
