@@ -620,9 +620,13 @@ impl Engine {
 
     fn finish_candidate(&mut self, c: Candidate) -> Option<Alert> {
         let rt = &mut self.rules[c.rule];
-        // The whole document only for an alert that is emitted (or whose suppression
-        // groups by its fields).
-        match rt.suppress.check(|| c.event.full(), c.time_ns) {
+        // The whole document only for an alert that is emitted: suppression groups read
+        // their fields from the projection (which includes them) when there is one.
+        let verdict = match c.event.fields() {
+            Some(view) => rt.suppress.check(|| view, c.time_ns),
+            None => rt.suppress.check(|| c.event.full(), c.time_ns),
+        };
+        match verdict {
             Verdict::Emit => {}
             Verdict::Suppress => {
                 rt.stats.suppressed += 1;

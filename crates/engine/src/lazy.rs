@@ -126,6 +126,14 @@ impl LazyEvent {
         self.view.get_or_init(|| self.full())
     }
 
+    /// The view when it holds every field rules read: a projection, or the whole event;
+    /// `None` for an event [`LazyEvent::retained`] only for its document, or a deferred one
+    /// not projected yet.
+    pub fn fields(&self) -> Option<&Event> {
+        let v = self.view.get()?;
+        (!Arc::ptr_eq(v, &no_view())).then_some(&**v)
+    }
+
     /// The whole document, parsed on first use.
     pub fn full(&self) -> Arc<Event> {
         let Some(raw) = &self.raw else {

@@ -169,6 +169,10 @@ fn needed_fields(rules: &[LoadedRule], observer: &Observer) -> Vec<String> {
             fields.extend(t.fields.iter().map(|f| FieldPath::new(f)));
             fields.extend(t.cardinality.iter().map(|c| FieldPath::new(&c.field)));
         }
+        // Suppression groups are told apart from the projection, not the whole document.
+        if let Some(s) = &rule.alert_suppression {
+            fields.extend(s.group_by.iter().map(|f| FieldPath::new(f)));
+        }
     }
     let mut out: Vec<String> = fields.iter().map(|f| f.as_str().to_string()).collect();
     out.sort_unstable();

@@ -155,3 +155,34 @@ fn projection_raises_exactly_what_the_full_parse_raises() {
         }
     }
 }
+
+/// A suppression that groups by a field no query reads: the projection carries that field
+/// too, so suppression decides from the projection exactly as from the whole document (three
+/// groups, three alerts), without parsing any suppressed alert's record in full.
+#[test]
+fn suppression_groups_by_fields_only_it_reads() {
+    let rule = || {
+        common::rule(
+            "sup",
+            "query",
+            "process.name: sh",
+            r#"[rule.alert_suppression]
+group_by = ["process.working_directory"]
+duration = {value = 5, unit = "m"}
+missing_fields_strategy = "suppress""#,
+        )
+    };
+    let lines: Vec<String> = (0..6)
+        .map(|i| {
+            format!(
+                r#"{{"@timestamp":"2026-11-01T00:00:0{i}Z","event":{{"category":["process"]}},"process":{{"name":"sh","entity_id":"p{i}","working_directory":"/d{}"}}}}"#,
+                i % 3
+            )
+        })
+        .collect();
+    let (full, _) = run(&[rule()], false, &lines);
+    let (projected, _) = run(&[rule()], true, &lines);
+    assert_eq!(projected, full);
+    // Three alerts, then the counts line.
+    assert_eq!(full.len(), 4, "{full:?}");
+}
