@@ -191,7 +191,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         Output::Alert(a) => {
             alerts += 1;
             let r = match args.format {
-                Format::Ndjson => serde_json::to_writer(&mut out, &a.to_document())
+                Format::Ndjson => serde_json::to_writer(&mut out, &a.into_document())
                     .map_err(std::io::Error::other)
                     .and_then(|_| out.write_all(b"\n")),
                 Format::Table => out

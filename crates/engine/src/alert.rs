@@ -167,7 +167,43 @@ impl Alert {
 
     /// The Kibana-compatible alert document.
     pub fn to_document(&self) -> Value {
-        let rule = &self.rule;
+        let fields = self.alert_fields();
+        let base = match &self.threshold {
+            Some(_) => Value::Null,
+            None => self.event.doc().clone(),
+        };
+        self.document(base, fields)
+    }
+
+    /// [`Alert::to_document`], taking the source document over instead of copying it when
+    /// nothing else holds the event (the usual case once the engine hands the alert out).
+    pub fn into_document(mut self) -> Value {
+        let fields = self.alert_fields();
+        let base = match &self.threshold {
+            Some(_) => Value::Null,
+            None => {
+                let kept = Arc::new(Event::new(Value::Null));
+                match Arc::try_unwrap(std::mem::replace(&mut self.event, kept)) {
+                    Ok(ev) if !ev.is_flat() => ev.into_doc(),
+                    Ok(ev) => {
+                        let doc = ev.doc().clone();
+                        self.event = Arc::new(ev);
+                        doc
+                    }
+                    Err(shared) => {
+                        let doc = shared.doc().clone();
+                        self.event = shared;
+                        doc
+                    }
+                }
+            }
+        };
+        self.document(base, fields)
+    }
+
+    /// The alert document: `base`, the source event's document (ignored for a threshold
+    /// alert, whose document holds its terms), marked as a signal, with the alert's `fields`.
+    fn document(&self, base: Value, fields: Map<String, Value>) -> Value {
         let mut doc = match &self.threshold {
             Some(t) => {
                 let mut d = Value::Object(Map::new());
@@ -176,13 +212,24 @@ impl Alert {
                 }
                 d
             }
-            None => self.event.doc().clone(),
+            None => base,
         };
         if !doc.is_object() {
             doc = Value::Object(Map::new());
         }
-        let original_event = original_event_fields(&self.event);
         FieldPath::new("event.kind").set(&mut doc, json!("signal"));
+        if let Value::Object(m) = &mut doc {
+            for (key, v) in fields {
+                m.insert(key, v);
+            }
+        }
+        doc
+    }
+
+    /// The alert's own fields (`kibana.alert.*`, `spawnguard.*`, ...), in document order.
+    fn alert_fields(&self) -> Map<String, Value> {
+        let rule = &self.rule;
+        let original_event = original_event_fields(&self.event);
         let mut k = Map::new();
         let mut put = |key: &str, v: Value| {
             k.insert(key.to_string(), v);
@@ -314,12 +361,7 @@ impl Alert {
                 json!({"file": f.to_string(), "line": l}),
             );
         }
-        if let Value::Object(m) = &mut doc {
-            for (key, v) in k {
-                m.insert(key, v);
-            }
-        }
-        doc
+        k
     }
 }
 

@@ -186,3 +186,41 @@ missing_fields_strategy = "suppress""#,
     // Three alerts, then the counts line.
     assert_eq!(full.len(), 4, "{full:?}");
 }
+
+/// `Alert::into_document`, which takes the source document over when nothing else holds it,
+/// writes exactly what `Alert::to_document` writes.
+#[test]
+fn taking_the_document_over_writes_the_same_alert() {
+    let rules = rules();
+    let incident: PathBuf =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/telemetry/incident.ndjson");
+    let text = std::fs::read_to_string(&incident).unwrap();
+    let mut e = Engine::new(
+        &rules,
+        EngineConfig {
+            max_alerts_per_minute: 0,
+            ..EngineConfig::default()
+        },
+    )
+    .unwrap();
+    let mut alerts = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        alerts.extend(
+            e.process_line(l.as_bytes(), ("incident.ndjson", i as u64 + 1))
+                .unwrap(),
+        );
+    }
+    alerts.extend(e.finish());
+    assert!(alerts.len() > 5);
+    let without_time = |mut d: Value| {
+        d.as_object_mut().map(|m| m.remove("@timestamp"));
+        d
+    };
+    let mut taken = 0;
+    for a in alerts {
+        let copied = without_time(a.to_document());
+        taken += usize::from(std::sync::Arc::strong_count(&a.event) == 1);
+        assert_eq!(without_time(a.into_document()), copied);
+    }
+    assert!(taken > 0, "no alert's document was taken over");
+}

@@ -90,16 +90,7 @@ impl StrMatcher {
                 PatternKind::Exact => {
                     m.exact.insert(p.into());
                 }
-                PatternKind::Regex => {
-                    let anchored = format!("^(?:{pat})$");
-                    regex::Regex::new(&anchored)
-                        .map_err(|e| format!("invalid regular expression `{pat}`: {e}"))?;
-                    regexes.push(if ci {
-                        format!("(?i){anchored}")
-                    } else {
-                        anchored
-                    });
-                }
+                PatternKind::Regex => regexes.push(pat.as_str()),
                 PatternKind::Wildcard => match classify(&p) {
                     Shape::Exact(s) => {
                         m.exact.insert(s.into());
@@ -123,7 +114,23 @@ impl StrMatcher {
             ),
         };
         if !regexes.is_empty() {
-            m.regexes = Some(regex::RegexSet::new(&regexes).map_err(|e| e.to_string())?);
+            let anchored = |pat: &str| format!("^(?:{pat})$");
+            let set = regexes.iter().map(|pat| match ci {
+                true => format!("(?i){}", anchored(pat)),
+                false => anchored(pat),
+            });
+            // Compiled once, as a set; only when that fails is each compiled alone, to name
+            // the pattern at fault.
+            m.regexes = Some(regex::RegexSet::new(set).map_err(|e| {
+                regexes
+                    .iter()
+                    .find_map(|pat| {
+                        regex::Regex::new(&anchored(pat))
+                            .err()
+                            .map(|e| format!("invalid regular expression `{pat}`: {e}"))
+                    })
+                    .unwrap_or_else(|| e.to_string())
+            })?);
         }
         m.patterns = patterns;
         Ok(m)
