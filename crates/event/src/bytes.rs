@@ -12,6 +12,36 @@ pub fn any_byte(bytes: &[u8], pred: impl Fn(u8) -> bool) -> bool {
     found || blocks.remainder().iter().any(|&c| pred(c))
 }
 
+/// Whether any byte is an ASCII capital or not ASCII (what case folding must change or look
+/// at): eight bytes at a time as one word, the last few zero-padded, with no branch per byte.
+#[inline]
+pub fn any_upper_or_non_ascii(bytes: &[u8]) -> bool {
+    #[inline]
+    fn flags(w: u64) -> u64 {
+        const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+        let lo = w & LOW7;
+        // Per byte, no carry out of it (at most 0x7f + 0x3f): the high bit is set where the
+        // low seven bits are at least `A` (0x41), resp. past `Z` (0x5b).
+        let from_a = lo + 0x3f3f_3f3f_3f3f_3f3f;
+        let past_z = lo + 0x2525_2525_2525_2525;
+        (w | (from_a & !past_z)) & !LOW7
+    }
+    let mut words = bytes.chunks_exact(8);
+    for c in words.by_ref() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        if flags(u64::from_le_bytes(w)) != 0 {
+            return true;
+        }
+    }
+    let rest = words.remainder();
+    let mut w = [0u8; 8];
+    if let Some(dst) = w.get_mut(..rest.len()) {
+        dst.copy_from_slice(rest);
+    }
+    flags(u64::from_le_bytes(w)) != 0
+}
+
 /// `N` bytes of `s` from `at` (zeros if there are not that many).
 #[inline]
 fn load<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
@@ -146,6 +176,22 @@ mod tests {
                     let mut s = clean.clone();
                     s[i] = c;
                     assert_eq!(any_byte(&s, pred), want, "{len} {i} {c}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn capitals_and_non_ascii_bytes_are_found_at_every_position() {
+        for len in 0..40 {
+            let clean = vec![b'a'; len];
+            assert!(!any_upper_or_non_ascii(&clean), "{len}");
+            for i in 0..len {
+                for c in 0..=255u8 {
+                    let mut s = clean.clone();
+                    s[i] = c;
+                    let want = c.is_ascii_uppercase() || c >= 0x80;
+                    assert_eq!(any_upper_or_non_ascii(&s), want, "{len} {i} {c}");
                 }
             }
         }

@@ -124,8 +124,8 @@ pub fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
 /// keeps the ASCII text of a folded string exactly the ASCII text of the original, which
 /// the byte prefilter relies on.
 pub fn fold(s: &str) -> Cow<'_, str> {
-    // Most values are already folded: one vectorised look for capitals and non-ASCII.
-    if spawnguard_event::bytes::any_byte(s.as_bytes(), |c| c.is_ascii_uppercase() || c >= 0x80) {
+    // Most values are already folded: one look, a word at a time, for capitals and non-ASCII.
+    if spawnguard_event::bytes::any_upper_or_non_ascii(s.as_bytes()) {
         if s.is_ascii() {
             // ASCII (most capitalised values: `CRON`, host names): lowered bytewise.
             return Cow::Owned(s.to_ascii_lowercase());
