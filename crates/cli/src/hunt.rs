@@ -58,7 +58,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub max_alerts_per_minute: u64,
     /// Processes remembered for the ancestry view and model-file links (the oldest are
-    /// forgotten first)
+    /// forgotten first, unless seen again or named as a parent since)
     #[arg(long, value_name = "N", default_value_t = EngineConfig::default().context_processes)]
     pub context_processes: usize,
     /// Only read and parse the input (benchmark baseline); no rules run
