@@ -181,20 +181,13 @@ impl Alert {
         let fields = self.alert_fields();
         let base = match &self.threshold {
             Some(_) => Value::Null,
+            // The event is not read again: `document` needs only the base and the fields.
             None => {
-                let kept = Arc::new(Event::new(Value::Null));
-                match Arc::try_unwrap(std::mem::replace(&mut self.event, kept)) {
+                let taken = std::mem::replace(&mut self.event, Arc::new(Event::new(Value::Null)));
+                match Arc::try_unwrap(taken) {
                     Ok(ev) if !ev.is_flat() => ev.into_doc(),
-                    Ok(ev) => {
-                        let doc = ev.doc().clone();
-                        self.event = Arc::new(ev);
-                        doc
-                    }
-                    Err(shared) => {
-                        let doc = shared.doc().clone();
-                        self.event = shared;
-                        doc
-                    }
+                    Ok(ev) => ev.doc().clone(),
+                    Err(shared) => shared.doc().clone(),
                 }
             }
         };

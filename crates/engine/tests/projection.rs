@@ -105,12 +105,17 @@ fn run(
     (out, s.skipped_prefilter)
 }
 
+/// The example incident shipped with spawnguard, as recorded.
+fn incident() -> String {
+    let path: PathBuf =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/telemetry/incident.ndjson");
+    std::fs::read_to_string(&path).unwrap()
+}
+
 #[test]
 fn projection_raises_exactly_what_the_full_parse_raises() {
     let rules = rules();
-    let incident: PathBuf =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/telemetry/incident.ndjson");
-    let text = std::fs::read_to_string(&incident).unwrap();
+    let text = incident();
     let recorded: Vec<String> = text.lines().map(str::to_string).collect();
     let docs: Vec<Value> = recorded
         .iter()
@@ -192,9 +197,7 @@ missing_fields_strategy = "suppress""#,
 #[test]
 fn taking_the_document_over_writes_the_same_alert() {
     let rules = rules();
-    let incident: PathBuf =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/telemetry/incident.ndjson");
-    let text = std::fs::read_to_string(&incident).unwrap();
+    let text = incident();
     let mut e = Engine::new(
         &rules,
         EngineConfig {
